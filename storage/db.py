@@ -107,7 +107,9 @@ class Database:
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise DatabaseError(f"cannot reach the database ({_safe(self.url)}): {reason}") from exc
+            raise DatabaseError(
+                f"cannot reach the database ({_safe(self.url)}): {reason}"
+            ) from exc
 
     def upgrade(self) -> None:
         """Create the schema or bring it to the newest migration; safe to repeat."""

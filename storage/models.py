@@ -109,7 +109,9 @@ class Member(SQLModel, table=True):
     status: str = Field(default=MemberStatus.FULL.value, max_length=16)
     locale: str | None = Field(default=None, max_length=8)
     active: bool = Field(default=True)
-    linked_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    linked_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
     # Set when Telegram answered 403/400 for this chat; cleared when they /start again.
     unreachable_reason: str | None = Field(default=None, max_length=200)
     unreachable_since: dt.datetime | None = Field(
@@ -145,7 +147,9 @@ class Occurrence(SQLModel, table=True):
     ends_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     planned_starts_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(default=OccurrenceStatus.SCHEDULED.value, max_length=16)
-    changed_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    changed_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
 
 
 class Attendance(SQLModel, table=True):
@@ -162,7 +166,9 @@ class Attendance(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
     decided_by: int | None = Field(default=None, foreign_key="member.id")
-    made_up_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    made_up_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
     made_up_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -232,7 +238,9 @@ class Delivery(SQLModel, table=True):
     due_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(default=DeliveryStatus.PENDING.value, max_length=16)
     attempts: int = Field(default=0)
-    claimed_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    claimed_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
     sent_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     error: str | None = Field(default=None, max_length=300)

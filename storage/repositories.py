@@ -43,7 +43,9 @@ def ensure_group(session: Session, *, branch_id: int, name: str) -> PartyGroup:
 
 def list_groups(session: Session, *, branch_id: int) -> Sequence[PartyGroup]:
     """The branch's party groups, by name."""
-    stmt = select(PartyGroup).where(PartyGroup.branch_id == branch_id).order_by(col(PartyGroup.name))
+    stmt = (
+        select(PartyGroup).where(PartyGroup.branch_id == branch_id).order_by(col(PartyGroup.name))
+    )
     return session.exec(stmt).all()
 
 

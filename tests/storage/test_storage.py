@@ -43,7 +43,7 @@ def test_aware_instants_round_trip_as_the_same_instant(db: Database, zone: str) 
 
 def test_naive_datetimes_are_refused(db: Database) -> None:
     with pytest.raises(Exception, match="naive"), db.transaction() as s:
-        s.add(Branch(name="x", created_at=dt.datetime(2026, 1, 1)))  # noqa: DTZ001
+        s.add(Branch(name="x", created_at=dt.datetime(2026, 1, 1)))
 
 
 def test_due_before_query_compares_instants_not_wall_clocks(db: Database) -> None:
@@ -52,7 +52,16 @@ def test_due_before_query_compares_instants_not_wall_clocks(db: Database) -> Non
     shanghai = pytz.timezone("Asia/Shanghai").localize(dt.datetime(2026, 3, 3, 9, 0))
     with db.transaction() as s:
         for key, at in (("a", shanghai), ("b", T0)):
-            s.add(Occurrence(branch_id=branch_id, item_id="x", key=key, starts_at=at, ends_at=at, planned_starts_at=at))
+            s.add(
+                Occurrence(
+                    branch_id=branch_id,
+                    item_id="x",
+                    key=key,
+                    starts_at=at,
+                    ends_at=at,
+                    planned_starts_at=at,
+                )
+            )
     cutoff = dt.datetime(2026, 3, 3, 5, 0, tzinfo=dt.UTC)
     with db.read() as s:
         found = s.exec(select(Occurrence).where(Occurrence.starts_at < cutoff)).all()
@@ -72,9 +81,17 @@ def test_money_is_decimal_on_both_backends(db: Database) -> None:
 def test_one_dues_payment_per_member_per_month(db: Database) -> None:
     _, member_id = _branch(db)
     with db.transaction() as s:
-        s.add(DuesPayment(member_id=member_id, year=2026, month=3, amount=Decimal("12.50"), declared_at=T0))
+        s.add(
+            DuesPayment(
+                member_id=member_id, year=2026, month=3, amount=Decimal("12.50"), declared_at=T0
+            )
+        )
     with pytest.raises(IntegrityError), db.transaction() as s:
-        s.add(DuesPayment(member_id=member_id, year=2026, month=3, amount=Decimal("12.50"), declared_at=T0))
+        s.add(
+            DuesPayment(
+                member_id=member_id, year=2026, month=3, amount=Decimal("12.50"), declared_at=T0
+            )
+        )
     with db.read() as s:
         assert len(s.exec(select(DuesPayment)).all()) == 1
 
@@ -82,14 +99,25 @@ def test_one_dues_payment_per_member_per_month(db: Database) -> None:
 def test_one_attendance_per_member_per_occurrence(db: Database) -> None:
     branch_id, member_id = _branch(db)
     with db.transaction() as s:
-        occ = Occurrence(branch_id=branch_id, item_id="m", key="2026-03-03", starts_at=T0, ends_at=T0, planned_starts_at=T0)
+        occ = Occurrence(
+            branch_id=branch_id,
+            item_id="m",
+            key="2026-03-03",
+            starts_at=T0,
+            ends_at=T0,
+            planned_starts_at=T0,
+        )
         s.add(occ)
         s.flush()
         assert occ.id is not None
         occ_id = occ.id
-        s.add(Attendance(occurrence_id=occ_id, member_id=member_id, state="attending", updated_at=T0))
+        s.add(
+            Attendance(occurrence_id=occ_id, member_id=member_id, state="attending", updated_at=T0)
+        )
     with pytest.raises(IntegrityError), db.transaction() as s:
-        s.add(Attendance(occurrence_id=occ_id, member_id=member_id, state="present", updated_at=T0))
+        s.add(
+            Attendance(occurrence_id=occ_id, member_id=member_id, state="present", updated_at=T0)
+        )
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:

@@ -1,0 +1,1 @@
+"""branchbot: a Telegram bot that runs a Party branch's annual plan."""

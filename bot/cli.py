@@ -1,0 +1,94 @@
+"""The `branchbot` command line: every error is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot import commands
+from bot.settings import SettingsError, load_settings
+from scheduler.clock import clock_from_env
+
+log = logging.getLogger("branchbot")
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-03-27") from None
+
+
+def _chat_id(value: str) -> int:
+    if not value.lstrip("-").isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Telegram chat id")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree (SPEC section 4)."""
+    parser = argparse.ArgumentParser(prog="branchbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", help="create or upgrade the database; safe to repeat")
+
+    imp = sub.add_parser("import", help="import a roster CSV (creates the branch if new)")
+    imp.add_argument("roster", type=Path, metavar="ROSTER.csv")
+    imp.add_argument("--branch", required=True, metavar="NAME")
+    imp.add_argument("--timezone", metavar="TZ")
+    imp.add_argument("--locale", choices=("zh_CN", "en"))
+    imp.add_argument("--group-chat", type=_chat_id, metavar="ID")
+
+    plan = sub.add_parser("plan", help="check, set, show or export an annual plan")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    check = plan_sub.add_parser("check", help="validate a plan file")
+    check.add_argument("file", type=Path, metavar="FILE.toml")
+    check.add_argument("--year", type=int)
+    set_ = plan_sub.add_parser("set", help="give a branch its own plan")
+    set_.add_argument("file", type=Path, metavar="FILE.toml")
+    set_.add_argument("--branch", required=True, metavar="NAME")
+    for name, text in (("show", "every occurrence of the year"), ("ics", "the year as .ics")):
+        p = plan_sub.add_parser(name, help=text)
+        p.add_argument("--branch", metavar="NAME")
+        p.add_argument("--year", type=int)
+
+    run = sub.add_parser("run", help="run the bot (long polling unless --webhook)")
+    run.add_argument("--webhook", metavar="URL")
+    return parser
+
+
+def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace, commands.Env], int]:
+    if args.command == "plan":
+        return commands.PLAN[args.plan_command]
+    return commands.TOP[args.command]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # httpx logs every request URL, and the URL holds the bot token (PITFALLS 2.11).
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
+        env = commands.Env(settings=settings, clock=clock_from_env())
+        return _handler(args)(args, env)
+    except commands.USER_ERRORS as exc:
+        print(f"branchbot: {exc}", file=sys.stderr)
+        return 1
+    except SettingsError as exc:
+        print(f"branchbot: configuration: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""What each `branchbot` command does; `bot.cli` parses, these act."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.i18n import MissingCatalogError, Translator, translator
+from bot.plan_view import holiday_warnings, plan_year_text
+from bot.services.roster import RosterError, import_roster, parse_roster
+from bot.settings import Settings
+from scheduler.clock import Clock
+from scheduler.holidays import flag_holidays
+from scheduler.ics import plan_to_ics
+from scheduler.occurrences import plan_for
+from scheduler.plan import Plan, PlanError, default_plan, load_plan, parse_plan
+from scheduler.recurrence import occurrences, zone
+from storage import repositories as repo
+from storage.db import Database, DatabaseError
+from storage.models import Branch
+
+
+class CommandError(RuntimeError):
+    """A command cannot do what was asked; the message is one line for the user."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    CommandError,
+    DatabaseError,
+    PlanError,
+    RosterError,
+    MissingCatalogError,
+)
+
+
+@dataclass
+class Env:
+    """What every command receives: the settings and the clock."""
+
+    settings: Settings
+    clock: Clock
+
+    def database(self) -> Database:
+        """The configured database, checked reachable."""
+        db = Database(self.settings.database_url)
+        db.check()
+        return db
+
+    def year(self, given: int | None) -> int:
+        """The year asked for, or the current one in the default zone."""
+        if given is not None:
+            if not 1970 <= given <= 2200:
+                raise CommandError(f"--year {given} is out of range (1970-2200)")
+            return given
+        return self.clock.now().astimezone(zone(self.settings.default_timezone)).year
+
+
+Command = Callable[[argparse.Namespace, Env], int]
+
+
+def init_command(args: argparse.Namespace, env: Env) -> int:
+    """Create or upgrade the database schema."""
+    db = env.database()
+    db.upgrade()
+    print(f"database ready ({db.dialect})")
+    return 0
+
+
+def import_command(args: argparse.Namespace, env: Env) -> int:
+    """Import a roster CSV into a branch, all or nothing."""
+    path: Path = args.roster
+    rows = parse_roster(_read(path), source=str(path))
+    if args.timezone:
+        zone(args.timezone)
+    db = env.database()
+    db.upgrade()
+    result = import_roster(
+        db,
+        rows,
+        branch_name=args.branch,
+        now=env.clock.now(),
+        timezone=args.timezone
+        or (None if _exists(db, args.branch) else env.settings.default_timezone),
+        locale=args.locale or (None if _exists(db, args.branch) else env.settings.default_locale),
+        group_chat_id=args.group_chat,
+        source=str(path),
+    )
+    verb = "created" if result.branch_created else "updated"
+    print(
+        f"branch {args.branch!r} {verb}: {len(result.created)} members added, "
+        f"{len(result.updated)} updated, {len(result.unchanged)} unchanged"
+    )
+    return 0
+
+
+def plan_check_command(args: argparse.Namespace, env: Env) -> int:
+    """Validate a plan file and list its holiday clashes for the year."""
+    plan = load_plan(args.file)
+    year = env.year(args.year)
+    tr = translator(env.settings.default_locale, env.settings.default_timezone)
+    occs = occurrences(plan, year, tr.tz)
+    print(f"{args.file}: OK — {len(plan.items)} items, {len(occs)} occurrences in {year}")
+    for warning in holiday_warnings(
+        occs, tr, holidays=flag_holidays(occs, plan.country, tr.locale_name)
+    ):
+        print(warning)
+    return 0
+
+
+def plan_set_command(args: argparse.Namespace, env: Env) -> int:
+    """Give a branch its own plan; the stored plan changes only if the file is valid."""
+    try:
+        text = _read(args.file).decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.file}: not UTF-8 text") from None
+    plan = parse_plan(text, source=str(args.file))
+    db = env.database()
+    db.upgrade()
+    with db.transaction() as session:
+        branch = _branch(session, args.branch)
+        branch.plan_toml = text
+        session.add(branch)
+        assert branch.id is not None
+        repo.add_audit(
+            session,
+            branch_id=branch.id,
+            action="plan.set",
+            at=env.clock.now(),
+            detail=str(args.file),
+        )
+    print(f"branch {args.branch!r} now follows {args.file} ({len(plan.items)} items)")
+    return 0
+
+
+def plan_show_command(args: argparse.Namespace, env: Env) -> int:
+    """Print every occurrence of the year in the branch's zone and language."""
+    plan, tr, _name = _plan_context(args, env)
+    year = env.year(args.year)
+    occs = occurrences(plan, year, tr.tz)
+    flags = flag_holidays(occs, plan.country, tr.locale_name)
+    print(plan_year_text(plan, occs, tr, year=year, holidays=flags))
+    return 0
+
+
+def plan_ics_command(args: argparse.Namespace, env: Env) -> int:
+    """Write the year's plan as an iCalendar file on stdout."""
+    plan, tr, name = _plan_context(args, env)
+    year = env.year(args.year)
+    data = plan_to_ics(
+        plan, year=year, tz_name=str(tr.tz.zone), locale=tr.locale_name, branch_name=name
+    )
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    return 0
+
+
+def _plan_context(args: argparse.Namespace, env: Env) -> tuple[Plan, Translator, str]:
+    if not args.branch:
+        tr = translator(env.settings.default_locale, env.settings.default_timezone)
+        return default_plan(), tr, "branchbot"
+    db = env.database()
+    with db.read() as session:
+        branch = _branch(session, args.branch)
+        return plan_for(branch), translator(branch.locale, branch.timezone), branch.name
+
+
+def _branch(session: Session, name: str) -> Branch:
+    branch = repo.branch_by_name(session, name=name)
+    if branch is None:
+        raise CommandError(
+            f"no branch named {name!r} "
+            f"(create it with: branchbot import ROSTER.csv --branch {name!r})"
+        )
+    return branch
+
+
+def _exists(db: Database, name: str) -> bool:
+    with db.read() as session:
+        return repo.branch_by_name(session, name=name) is not None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def run_command(args: argparse.Namespace, env: Env) -> int:
+    """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server with --webhook."""
+    from bot.app import build_application  # telegram is imported only for this command
+    from bot.context import Services
+
+    token = env.settings.token()
+    db = env.database()
+    db.upgrade()
+    app = build_application(Services(settings=env.settings, db=db, clock=env.clock))
+    webhook = args.webhook or env.settings.webhook_url
+    if webhook:
+        secret = env.settings.webhook_secret
+        if secret is None:
+            raise CommandError(
+                "webhook mode needs WEBHOOK_SECRET (1-256 chars of A-Z a-z 0-9 _ -)"
+            )
+        app.run_webhook(
+            listen=env.settings.webhook_listen,
+            port=env.settings.webhook_port,
+            url_path=token.split(":", 1)[0],
+            webhook_url=webhook,
+            secret_token=secret.get_secret_value(),
+            drop_pending_updates=False,
+        )
+    else:
+        app.run_polling(drop_pending_updates=False)
+    return 0
+
+
+TOP: dict[str, Command] = {
+    "init": init_command,
+    "run": run_command,
+    "import": import_command,
+}
+
+PLAN: dict[str, Command] = {
+    "check": plan_check_command,
+    "set": plan_set_command,
+    "show": plan_show_command,
+    "ics": plan_ics_command,
+}

@@ -1,0 +1,74 @@
+"""The typed context every handler receives, and the per-update sender it carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Translator, translator
+from bot.settings import Settings
+from scheduler.clock import Clock
+from storage.db import Database
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators, built once by the CLI (or a test) and shared by handlers."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+
+    @property
+    def default_tr(self) -> Translator:
+        """The deployment's default language and zone."""
+        return translator(self.settings.default_locale, self.settings.default_timezone)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent this update, resolved once per update by the identify gate."""
+
+    telegram_id: int
+    member_id: int | None
+    branch_id: int | None
+    name: str | None
+    role: str | None
+    group_id: int | None
+    is_admin: bool
+    tr: Translator
+
+
+class BranchContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """CallbackContext with typed access to the services and the resolved sender."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.sender: Sender | None = None
+
+    @property
+    def services(self) -> Services:
+        """The shared services."""
+        return cast(Services, self.bot_data["services"])  # the codebase's only bot_data lookup
+
+    @property
+    def clock(self) -> Clock:
+        """The injected clock."""
+        return self.services.clock
+
+    @property
+    def db(self) -> Database:
+        """The database."""
+        return self.services.db
+
+    @property
+    def tr(self) -> Translator:
+        """The translator for whoever sent this update."""
+        return self.sender.tr if self.sender else self.services.default_tr

@@ -1,0 +1,1 @@
+"""Telegram-free use cases: plain ids, a database and `now` in, plain results out."""

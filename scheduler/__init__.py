@@ -1,0 +1,1 @@
+"""Plan, recurrence, holiday and calendar logic for branchbot; never imports telegram."""

@@ -1,0 +1,99 @@
+"""Export one year of a plan as an iCalendar file that calendar apps can import.
+
+An item becomes one VEVENT with an RRULE when its rhythm maps exactly onto one and it has a
+single agenda. Items with per-period agendas, or with a day 29-31 that clamps to shorter months
+(no RRULE says "min(day, last day)" portably), become one VEVENT per occurrence instead:
+correctness over compactness.
+
+UIDs are stable across exports: "<item_id>-<year>@branchbot" for a recurring event and
+"<item_id>-<YYYY-MM-DD>@branchbot" for a single occurrence, so re-importing updates in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytz
+from icalendar import Calendar, Event, vRecur
+
+from scheduler.plan import WEEKDAYS, Plan, PlanItem
+from scheduler.recurrence import Occurrence, local_to_utc, occurrences, to_local, zone
+
+PRODID = "-//branchbot//Party branch annual plan//EN"
+_FREQ = {"month": "MONTHLY", "quarter": "MONTHLY", "year": "YEARLY"}
+
+
+def _rrule(item: PlanItem, until: dt.datetime) -> vRecur | None:
+    """Return the RRULE equivalent to the item's rhythm, or None if there is none."""
+    rhythm = item.rhythm
+    if rhythm.every == "once" or (rhythm.day is not None and rhythm.day > 28):
+        return None
+    rule = vRecur(freq=_FREQ[rhythm.every], until=until)
+    months = rhythm.months_of_year()
+    if len(months) < 12:
+        rule["BYMONTH"] = list(months)
+    if rhythm.day is not None:
+        rule["BYMONTHDAY"] = [rhythm.day]
+    else:
+        assert rhythm.weekday is not None  # the parser guarantees weekday + nth
+        assert rhythm.nth is not None
+        rule["BYDAY"] = [f"{rhythm.nth}{WEEKDAYS[rhythm.weekday][:2].upper()}"]
+    return rule
+
+
+def _event(occ: Occurrence, item: PlanItem, *, uid: str, tz: pytz.BaseTzInfo, locale: str,
+           stamp: dt.datetime) -> Event:  # fmt: skip
+    """Return a VEVENT for `item` starting at `occ`, its start in the branch zone (TZID)."""
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", to_local(occ.starts_at, tz))
+    event.add("duration", dt.timedelta(minutes=item.duration_minutes))
+    event.add("summary", occ.title.get(locale))
+    if occ.agenda is not None:
+        event.add("description", occ.agenda.get(locale))
+    event.add("categories", [item.kind])
+    return event
+
+
+def plan_to_ics(
+    plan: Plan,
+    *,
+    year: int,
+    tz_name: str,
+    locale: str,
+    branch_name: str,
+    stamp: dt.datetime | None = None,
+) -> bytes:
+    """Return the plan's `year` as iCalendar bytes, times in the branch zone `tz_name`.
+
+    `stamp` is the DTSTAMP of every event; it defaults to 1 January of `year` (UTC) so the same
+    plan always exports to the same bytes.
+    """
+    tz = zone(tz_name)
+    stamp = stamp or dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    until = local_to_utc(dt.date(year, 12, 31), dt.time(23, 59, 59), tz)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"{branch_name} · {plan.name.get(locale)} {year}")
+    cal.add("x-wr-timezone", tz_name)
+    by_item: dict[str, list[Occurrence]] = {item.id: [] for item in plan.items}
+    for occ in occurrences(plan, year, tz):
+        by_item[occ.item_id].append(occ)
+    for item in plan.items:
+        occs = by_item[item.id]
+        rule = _rrule(item, until) if not item.agendas else None
+        if rule is not None and occs:
+            uid = f"{item.id}-{year}@branchbot"
+            event = _event(occs[0], item, uid=uid, tz=tz, locale=locale, stamp=stamp)
+            event.add("rrule", rule)
+            cal.add_component(event)
+            continue
+        for occ in occs:
+            uid = f"{item.id}-{occ.key}@branchbot"
+            cal.add_component(_event(occ, item, uid=uid, tz=tz, locale=locale, stamp=stamp))
+    cal.add_missing_timezones(first_date=dt.date(year, 1, 1), last_date=dt.date(year + 1, 1, 1))
+    ical: bytes = cal.to_ical()
+    return ical

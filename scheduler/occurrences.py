@@ -1,0 +1,69 @@
+"""A branch's plan and its materialised occurrences (rows that can be moved and answered)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from scheduler.plan import Plan, default_plan, parse_plan
+from scheduler.recurrence import occurrences, zone
+from storage.models import Branch, Occurrence, OccurrenceStatus
+
+
+def plan_for(branch: Branch) -> Plan:
+    """The branch's own plan, or the default annual plan."""
+    if branch.plan_toml:
+        return parse_plan(branch.plan_toml, source=f"plan of branch {branch.name!r}")
+    return default_plan()
+
+
+def sync_occurrences(
+    session: Session, branch: Branch, *, year: int, now: dt.datetime, plan: Plan | None = None
+) -> list[Occurrence]:
+    """Make the year's occurrence rows match the plan; keep moves, cancellations and answers.
+
+    A row the secretary moved or cancelled (`changed_at` set) keeps its time and status. A future
+    row whose item or date left the plan is cancelled, never deleted, so answers stay.
+    """
+    assert branch.id is not None
+    plan = plan or plan_for(branch)
+    tz = zone(branch.timezone)
+    existing = {(o.item_id, o.key): o for o in list_year(session, branch_id=branch.id, year=year)}
+    rows: list[Occurrence] = []
+    for occ in occurrences(plan, year, tz):
+        row = existing.pop((occ.item_id, occ.key), None)
+        if row is None:
+            row = Occurrence(
+                branch_id=branch.id,
+                item_id=occ.item_id,
+                key=occ.key,
+                starts_at=occ.starts_at,
+                ends_at=occ.ends_at,
+                planned_starts_at=occ.starts_at,
+            )
+        elif row.changed_at is None:
+            row.starts_at, row.ends_at, row.planned_starts_at = (
+                occ.starts_at,
+                occ.ends_at,
+                occ.starts_at,
+            )
+            row.status = OccurrenceStatus.SCHEDULED.value
+        session.add(row)
+        rows.append(row)
+    for orphan in existing.values():
+        if orphan.starts_at > now and orphan.status != OccurrenceStatus.CANCELLED.value:
+            orphan.status = OccurrenceStatus.CANCELLED.value
+            orphan.changed_at = now
+            session.add(orphan)
+    session.flush()
+    return rows
+
+
+def list_year(session: Session, *, branch_id: int, year: int) -> Sequence[Occurrence]:
+    """The branch's occurrence rows whose planned local date is in `year`."""
+    stmt = select(Occurrence).where(
+        Occurrence.branch_id == branch_id, col(Occurrence.key).startswith(f"{year:04d}-")
+    )
+    return session.exec(stmt.order_by(col(Occurrence.starts_at))).all()
