@@ -19,6 +19,7 @@ class CommandInfo:
     need: Need
     description: str
     group_chat: bool = False  # also meaningful in a group chat
+    admin: bool = False  # also open to ADMIN_TELEGRAM_IDS (in any branch)
 
 
 COMMANDS: tuple[CommandInfo, ...] = (
@@ -33,7 +34,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("overdue", Need.COMMITTEE, N_("who is behind")),
     CommandInfo("attendance", Need.COMMITTEE, N_("the roster of one event")),
     CommandInfo("members", Need.COMMITTEE, N_("members by group")),
-    CommandInfo("invite", Need.SECRETARY, N_("invite a member: NAME [group] [role]")),
+    CommandInfo("invite", Need.SECRETARY, N_("invite a member: NAME [group] [role]"), admin=True),
     CommandInfo("reschedule", Need.SECRETARY, N_("move an event: EVENT DATE TIME")),
     CommandInfo("cancelevent", Need.SECRETARY, N_("cancel one event: EVENT")),
     CommandInfo(
@@ -44,9 +45,14 @@ COMMANDS: tuple[CommandInfo, ...] = (
 )
 
 
-def commands_for(role: str | None) -> list[CommandInfo]:
+def commands_for(role: str | None, *, is_admin: bool = False) -> list[CommandInfo]:
     """The commands someone with `role` may use (None: not a linked member)."""
-    return [c for c in COMMANDS if allowed(role, c.need)]
+    return [c for c in COMMANDS if allowed(role, c.need) or (is_admin and c.admin)]
+
+
+def find_command(name: str) -> CommandInfo | None:
+    """The command called `name` (without the slash), if it is one of ours."""
+    return next((c for c in COMMANDS if c.name == name.lower()), None)
 
 
 def describe(command: CommandInfo, tr: Translator) -> str:

@@ -1,0 +1,36 @@
+"""The one global error handler: log with the traceback, tell the admins briefly."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.context import BranchContext
+
+log = logging.getLogger(__name__)
+MAX_ADMIN_TEXT = 3500  # well under Telegram's 4096 characters
+
+
+async def report_error(update: object, context: BranchContext) -> None:
+    """Log an unhandled error; tell the person something went wrong and the admins what."""
+    log.error("unhandled error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(
+                context.tr.gettext(
+                    "Sorry, something went wrong. The administrators have been told."
+                )
+            )
+        except TelegramError:
+            log.warning("could not tell the user about the error")
+    summary = html.escape(f"{type(context.error).__name__}: {context.error}")[:MAX_ADMIN_TEXT]
+    for admin in context.services.settings.admin_telegram_ids:
+        try:
+            await context.bot.send_message(admin, f"branchbot error: {summary}")
+        except Forbidden:
+            log.warning("admin %s has not started the bot; error not forwarded", admin)
+        except TelegramError:
+            log.warning("could not forward the error to an admin")

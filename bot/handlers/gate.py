@@ -1,0 +1,171 @@
+"""Group -1: resolve who sent each update, and the one access check used by every handler.
+
+`identify_sender` runs before every handler. It stops early, with a clear answer and nothing
+stored, for the cases no feature handler should ever see: a stranger using a command or a
+button, and a private-chat command sent in a group (where its answer could leak one member's
+data). `requires` is the per-command/per-button role check.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
+
+from bot.access import Need, allowed
+from bot.context import BranchContext, Sender
+from bot.i18n import translator
+from bot.menu import find_command
+from bot.render_onboarding import invite_explanation
+from bot.services.members import mark_reachable
+from storage import repositories as repo
+
+Handler = Callable[[Update, BranchContext], Coroutine[Any, Any, Any]]
+OPEN_TO_STRANGERS = frozenset({"start", "help"})
+
+
+async def identify_sender(update: Update, context: BranchContext) -> None:
+    """Look up the member behind this update once, with their language; stop strangers early."""
+    user = update.effective_user
+    if user is None:
+        return
+    settings = context.services.settings
+    is_admin = user.id in settings.admin_telegram_ids
+    with context.db.read() as session:
+        member = repo.member_by_telegram_id(session, telegram_id=user.id)
+        branch = repo.get_branch(session, member.branch_id) if member else None
+    if member is not None and branch is not None and member.active:
+        context.sender = Sender(
+            telegram_id=user.id,
+            member_id=member.id,
+            branch_id=branch.id,
+            name=member.name,
+            role=member.role,
+            group_id=member.group_id,
+            is_admin=is_admin,
+            tr=translator(member.locale or branch.locale, branch.timezone),
+        )
+        if member.unreachable_reason is not None and _is_private_message(update):
+            # They wrote to us, so they have (re)started the bot: reachable again.
+            mark_reachable(context.db, telegram_id=user.id)
+    else:
+        tr = translator(
+            user.language_code, settings.default_timezone, default_locale=settings.default_locale
+        )
+        context.sender = Sender(
+            telegram_id=user.id,
+            member_id=None,
+            branch_id=None,
+            name=None,
+            role=None,
+            group_id=None,
+            is_admin=is_admin,
+            tr=tr,
+        )
+    await _stop_early(update, context)
+
+
+async def _stop_early(update: Update, context: BranchContext) -> None:
+    """Answer and stop the updates no feature handler should see."""
+    sender = context.sender
+    assert sender is not None
+    stranger = sender.member_id is None and not sender.is_admin
+    name = command_of(update, context.bot.username)
+    info = find_command(name) if name else None
+    private = _is_private(update)
+    if stranger and update.callback_query is not None:
+        await reply(update, context, invite_explanation(context.tr))
+        raise ApplicationHandlerStop
+    if stranger and name is not None and name not in OPEN_TO_STRANGERS:
+        # In a group, a command we do not know may be meant for another bot: stay quiet.
+        if private or info is not None:
+            await reply(update, context, invite_explanation(context.tr))
+        raise ApplicationHandlerStop
+    if stranger and private and name is None and update.message is not None:
+        await reply(update, context, invite_explanation(context.tr))
+        raise ApplicationHandlerStop
+    if info is not None and not private and not info.group_chat:
+        await reply(update, context, private_hint(context))
+        raise ApplicationHandlerStop
+
+
+def private_hint(context: BranchContext) -> str:
+    """The answer to a private-chat command sent in a group."""
+    return context.tr.gettext("Please use this command in a private chat with me.")
+
+
+def command_of(update: Update, bot_username: str | None) -> str | None:
+    """The command this message starts with, lowercased; None if none or for another bot."""
+    message = update.message
+    if message is None or not message.text or not message.entities:
+        return None
+    first = message.entities[0]
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    name, _at, target = message.text[1 : first.length].partition("@")
+    if target and target.lower() != (bot_username or "").lower():
+        return None
+    return name.lower()
+
+
+def _is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is None or chat.type == ChatType.PRIVATE
+
+
+def _is_private_message(update: Update) -> bool:
+    return update.message is not None and _is_private(update)
+
+
+def requires(
+    need: Need, *, private_only: bool = False, admins: bool = False
+) -> Callable[[Handler], Handler]:
+    """Let the handler run only for someone allowed `need`; everyone else gets a clear answer.
+
+    `admins=True` also lets ADMIN_TELEGRAM_IDS in (by numeric id, never by username).
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: BranchContext) -> Any:
+            sender = context.sender
+            role = sender.role if sender else None
+            admitted = admins and sender is not None and sender.is_admin
+            if not allowed(role, need) and not admitted:
+                await refuse(update, context, not_member=role is None)
+                return None
+            if private_only and not _is_private(update):
+                await reply(update, context, private_hint(context))
+                return None
+            return await handler(update, context)
+
+        return guarded
+
+    return decorate
+
+
+def sender_of(context: BranchContext) -> Sender:
+    """The resolved sender (identify_sender always sets it for updates with a user)."""
+    assert context.sender is not None
+    return context.sender
+
+
+async def refuse(update: Update, context: BranchContext, *, not_member: bool) -> None:
+    """Say why the person may not do this; write nothing."""
+    if not_member:
+        text = invite_explanation(context.tr)
+    else:
+        text = context.tr.gettext("Sorry, this is not available to your role.")
+    await reply(update, context, text)
+
+
+async def reply(update: Update, context: BranchContext, text: str) -> None:
+    """Answer a command with a message, or a button tap with a toast."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)

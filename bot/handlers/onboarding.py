@@ -1,0 +1,229 @@
+"""/start, /help, /lang, the bot joining a group, and the per-role, per-language command menus."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, filters
+
+from bot.access import Need
+from bot.buttons import Button, MalformedButton, button
+from bot.context import BranchContext, Services
+from bot.handlers.gate import refuse, reply, requires, sender_of
+from bot.i18n import Translator, translator
+from bot.menu import COMMANDS, CommandInfo, commands_for, describe
+from bot.render_onboarding import (
+    LANGUAGES,
+    group_hello,
+    help_text,
+    invite_explanation,
+    language_prompt,
+    language_set,
+    link_result,
+    welcome_back,
+)
+from bot.services.invites import LinkStatus, redeem_invite
+from bot.services.members import (
+    MenuTarget,
+    mark_blocked,
+    mark_reachable,
+    menu_targets,
+    set_locale,
+)
+from storage.models import Role
+
+if TYPE_CHECKING:
+    from bot.app import BranchApp
+
+log = logging.getLogger(__name__)
+MENU_LANGUAGES = (("zh_CN", "zh"), ("en", "en"))  # our locale -> Telegram language_code
+# An edited command must not run again (a second invite, a second redeem attempt).
+NEW_MESSAGES = filters.UpdateType.MESSAGE
+_PRESENT = frozenset(
+    {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+)
+
+
+async def start_command(update: Update, context: BranchContext) -> None:
+    """Link an account with an invite token, greet a member, or tell a stranger what to do."""
+    assert update.effective_message is not None
+    sender = sender_of(context)
+    if context.args:
+        outcome = redeem_invite(
+            context.db,
+            token=context.args[0],
+            telegram_id=sender.telegram_id,
+            now=context.clock.now(),
+        )
+        if outcome.status not in (LinkStatus.LINKED, LinkStatus.ALREADY):
+            await reply(update, context, link_result(outcome, (), context.tr))
+            return
+        assert outcome.locale is not None and outcome.timezone is not None
+        tr = translator(outcome.locale, outcome.timezone)
+        commands = commands_for(outcome.role, is_admin=sender.is_admin)
+        await reply(update, context, link_result(outcome, commands, tr))
+        if outcome.target is not None:
+            target = dataclasses.replace(outcome.target, is_admin=sender.is_admin)
+            await refresh_menu(context.bot, target, context.services)
+    elif sender.name is not None:
+        await reply(update, context, welcome_back(sender.name, context.tr))
+    elif sender.is_admin:
+        await reply(update, context, _help_for(update, context))
+    else:
+        await reply(update, context, invite_explanation(context.tr))
+
+
+async def help_command(update: Update, context: BranchContext) -> None:
+    """List exactly the commands this person may use (in a group: the group ones)."""
+    await reply(update, context, _help_for(update, context))
+
+
+def _help_for(update: Update, context: BranchContext) -> str:
+    sender = sender_of(context)
+    in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
+    commands = commands_for(sender.role, is_admin=sender.is_admin)
+    if in_group:
+        commands = [c for c in commands if c.group_chat]
+    return help_text(
+        commands, context.tr, name=sender.name, is_admin=sender.is_admin, in_group=in_group
+    )
+
+
+@requires(Need.MEMBER)
+async def lang_command(update: Update, context: BranchContext) -> None:
+    """Offer the two languages as buttons."""
+    assert update.effective_message is not None
+    row = [
+        InlineKeyboardButton(label, callback_data=button("lg", i))
+        for i, (_l, label) in enumerate(LANGUAGES)
+    ]
+    keyboard = InlineKeyboardMarkup([row])
+    await update.effective_message.reply_text(language_prompt(context.tr), reply_markup=keyboard)
+
+
+@requires(Need.MEMBER)
+async def on_language(update: Update, context: BranchContext) -> None:
+    """Remember the tapped language, confirm in it, and re-publish the member's menu."""
+    query = update.callback_query
+    assert query is not None  # guaranteed by the CallbackQueryHandler pattern
+    try:
+        choice = Button.parse(query.data).id
+        locale = LANGUAGES[choice][0]
+    except (MalformedButton, IndexError):
+        await query.answer(context.tr.gettext("This button is no longer valid."), show_alert=True)
+        return
+    change = set_locale_for(context, locale)
+    if change is None:
+        await refuse(update, context, not_member=True)
+        return
+    tr, target = change
+    text = language_set(locale, tr)
+    await query.answer(text)
+    await refresh_menu(context.bot, target, context.services)
+    try:
+        await query.edit_message_text(text)
+    except BadRequest as exc:
+        # The choice is stored; the edit is cosmetic. "Message is not modified" after a repeated
+        # tap, or a message that is gone, must not turn into an error reply.
+        log.info("language prompt not edited: %s", exc)
+
+
+def set_locale_for(context: BranchContext, locale: str) -> tuple[Translator, MenuTarget] | None:
+    """Store the sender's language; their translator and menu target, or None if not a member."""
+    sender = sender_of(context)
+    change = set_locale(context.db, telegram_id=sender.telegram_id, locale=locale)
+    if change is None:
+        return None
+    target = dataclasses.replace(change.target, is_admin=sender.is_admin)
+    return translator(change.locale, change.timezone), target
+
+
+async def on_my_chat_member(update: Update, context: BranchContext) -> None:
+    """Greet a group the bot was added to; note a member blocking or unblocking the bot."""
+    change = update.my_chat_member
+    assert change is not None
+    old, new = change.old_chat_member.status, change.new_chat_member.status
+    if change.chat.type == ChatType.PRIVATE:
+        if new == ChatMemberStatus.BANNED:  # "kicked": the user blocked the bot
+            mark_blocked(context.db, telegram_id=change.chat.id, now=context.clock.now())
+        elif new == ChatMemberStatus.MEMBER:
+            mark_reachable(context.db, telegram_id=change.chat.id)
+        return
+    if new in _PRESENT and old not in _PRESENT:
+        try:
+            await context.bot.send_message(change.chat.id, group_hello(context.tr))
+        except TelegramError:  # e.g. added without the right to post: nothing to do
+            log.info("could not greet group %s", change.chat.id)
+
+
+def _bot_commands(commands: Sequence[CommandInfo], tr: Translator) -> list[BotCommand]:
+    # Telegram wants 1-256 characters per description.
+    return [BotCommand(c.name, (describe(c, tr) or c.name)[:256]) for c in commands]
+
+
+async def _publish(
+    bot: Bot, commands: Sequence[CommandInfo], scope: BotCommandScope, services: Services
+) -> None:
+    """One scope in each language, plus the no-language fallback in the default locale."""
+    tz = services.settings.default_timezone
+    for locale, code in MENU_LANGUAGES:
+        await bot.set_my_commands(
+            _bot_commands(commands, translator(locale, tz)), scope=scope, language_code=code
+        )
+    default = translator(services.settings.default_locale, tz)
+    await bot.set_my_commands(_bot_commands(commands, default), scope=scope)
+
+
+async def set_command_menus(bot: Bot, services: Services) -> None:
+    """Publish the menus: members' (default and private chats), group ones, each privileged one."""
+    members = commands_for(Role.MEMBER.value)
+    await _publish(bot, members, BotCommandScopeDefault(), services)
+    await _publish(bot, members, BotCommandScopeAllPrivateChats(), services)
+    group = [c for c in COMMANDS if c.group_chat]
+    await _publish(bot, group, BotCommandScopeAllGroupChats(), services)
+    settings = services.settings
+    targets = menu_targets(
+        services.db, admin_ids=settings.admin_telegram_ids, default_locale=settings.default_locale
+    )
+    for target in targets:
+        await refresh_menu(bot, target, services)
+
+
+async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None:
+    """Give one person's private chat the menu of their role in their language (or the default)."""
+    scope = BotCommandScopeChat(target.telegram_id)
+    try:
+        if target.needs_own_menu:
+            commands = commands_for(target.role, is_admin=target.is_admin)
+            tr = translator(target.locale, services.settings.default_timezone)
+            await bot.set_my_commands(_bot_commands(commands, tr), scope=scope)
+        else:
+            await bot.delete_my_commands(scope=scope)
+    except TelegramError as exc:  # one person's menu must not stop start-up or a reply
+        log.warning("could not set the command menu of %s: %s", target.telegram_id, exc)
+
+
+def register(app: BranchApp) -> None:
+    """Register this feature's handlers."""
+    app.add_handler(CommandHandler("start", start_command, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("help", help_command, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("lang", lang_command, filters=NEW_MESSAGES))
+    app.add_handler(CallbackQueryHandler(on_language, pattern=Button.pattern("lg")))
+    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

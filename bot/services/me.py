@@ -1,0 +1,219 @@
+"""/me: one member's upcoming events, dues this year and attendance this year."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from bot.services.audience import in_audience
+from scheduler.occurrences import plan_for, sync_occurrences
+from scheduler.plan import Localized, Plan, PlanError
+from scheduler.recurrence import to_local, zone
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import (
+    Attendance,
+    AttendanceState,
+    Branch,
+    DuesPayment,
+    Member,
+    Occurrence,
+    OccurrenceStatus,
+    PartyGroup,
+)
+
+HORIZON = dt.timedelta(days=60)
+MAX_EVENTS = 5
+CHECK_IN_CLOSES = dt.timedelta(hours=2)  # SPEC 3: check-in is open until 2 h after the start
+_PRESENT = {AttendanceState.PRESENT.value}
+_LEAVE = {AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value}
+
+
+class DuesState(enum.Enum):
+    """One month's dues of one member."""
+
+    PAID = "paid"  # confirmed received
+    DECLARED = "declared"  # the member said they paid; not confirmed yet
+    OWED = "owed"
+    NONE_DUE = "none_due"  # the member's approved amount is zero
+
+
+@dataclass(frozen=True)
+class MonthDues:
+    """A month of the year and its dues state."""
+
+    month: int
+    state: DuesState
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class UpcomingEvent:
+    """An occurrence the member is expected at, and their answer so far."""
+
+    starts_at: dt.datetime
+    title: Localized
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Past meetings of the year: present, on leave, absent."""
+
+    present: int = 0
+    leave: int = 0
+    absent: int = 0
+
+
+@dataclass(frozen=True)
+class MeView:
+    """Everything /me shows."""
+
+    name: str
+    branch_name: str
+    role: str
+    group_name: str | None
+    year: int
+    dues_amount: Decimal
+    events: list[UpcomingEvent]
+    dues: list[MonthDues]
+    attendance: Tally
+
+
+def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView | None:
+    """The asker's overview in their branch's calendar year; None if they are not a member."""
+    with db.transaction() as session:  # a write: sync_occurrences materialises the plan
+        member = repo.member_by_telegram_id(session, telegram_id=telegram_id)
+        if member is None or not member.active:
+            return None
+        branch = repo.get_branch(session, member.branch_id)
+        assert branch is not None and member.id is not None
+        local_now = to_local(now, zone(branch.timezone))
+        year, month = local_now.year, local_now.month
+        plan, occs = _occurrences(session, branch, year=year, now=now)
+        answers = _answers(session, member.id, [o.id for o in occs if o.id is not None])
+        group = session.get(PartyGroup, member.group_id) if member.group_id else None
+        return MeView(
+            name=member.name,
+            branch_name=branch.name,
+            role=member.role,
+            group_name=group.name if group else None,
+            year=year,
+            dues_amount=member.dues_amount,
+            events=_upcoming(plan, occs, member, answers, now=now),
+            dues=_dues(session, member, year=year, through_month=month),
+            attendance=_tally(plan, occs, member, answers, year=year, now=now),
+        )
+
+
+def _occurrences(
+    session: Session, branch: Branch, *, year: int, now: dt.datetime
+) -> tuple[Plan | None, list[Occurrence]]:
+    """This year's and next year's occurrences, materialised; none if the plan is unusable."""
+    try:
+        plan = plan_for(branch)
+    except PlanError:
+        return None, []
+    occs: list[Occurrence] = []
+    for y in (year, year + 1):
+        occs += sync_occurrences(session, branch, year=y, now=now, plan=plan)
+    return plan, sorted(occs, key=lambda o: o.starts_at)
+
+
+def _answers(session: Session, member_id: int, occurrence_ids: Sequence[int]) -> dict[int, str]:
+    stmt = select(Attendance).where(
+        Attendance.member_id == member_id, col(Attendance.occurrence_id).in_(occurrence_ids)
+    )
+    found: dict[int, str] = {}
+    for row in session.exec(stmt):
+        found[row.occurrence_id] = (
+            AttendanceState.PRESENT.value if row.checked_in_at else row.state
+        )
+    return found
+
+
+def _audience_of(plan: Plan | None, occ: Occurrence) -> tuple[str, str, Localized] | None:
+    """(audience, kind, title) of the occurrence's plan item; None if it left the plan."""
+    if plan is None:
+        return None
+    try:
+        item = plan.item(occ.item_id)
+    except KeyError:
+        return None
+    return item.audience, item.kind, item.title
+
+
+def _upcoming(
+    plan: Plan | None,
+    occs: Sequence[Occurrence],
+    member: Member,
+    answers: dict[int, str],
+    *,
+    now: dt.datetime,
+) -> list[UpcomingEvent]:
+    events: list[UpcomingEvent] = []
+    for occ in occs:
+        facts = _audience_of(plan, occ)
+        if occ.status != OccurrenceStatus.SCHEDULED.value or facts is None:
+            continue
+        if not now <= occ.starts_at <= now + HORIZON:
+            continue
+        if in_audience(facts[0], member.role, member.group_id):
+            events.append(UpcomingEvent(occ.starts_at, facts[2], answers.get(occ.id or 0)))
+    return events[:MAX_EVENTS]
+
+
+def _tally(
+    plan: Plan | None,
+    occs: Sequence[Occurrence],
+    member: Member,
+    answers: dict[int, str],
+    *,
+    year: int,
+    now: dt.datetime,
+) -> Tally:
+    """Count past meetings of `year`: present, on leave, or absent (no check-in, no leave)."""
+    present = leave = absent = 0
+    for occ in occs:
+        facts = _audience_of(plan, occ)
+        closed = max(occ.ends_at, occ.starts_at + CHECK_IN_CLOSES) <= now
+        if occ.status != OccurrenceStatus.SCHEDULED.value or not closed:
+            continue
+        if not occ.key.startswith(f"{year:04d}-"):
+            continue
+        answer = answers.get(occ.id or 0)
+        expected = (
+            facts is not None
+            and facts[1] == "meeting"
+            and in_audience(facts[0], member.role, member.group_id)
+        )
+        if answer is None and not expected:
+            continue
+        if answer in _PRESENT:
+            present += 1
+        elif answer in _LEAVE:
+            leave += 1
+        else:
+            absent += 1
+    return Tally(present=present, leave=leave, absent=absent)
+
+
+def _dues(session: Session, member: Member, *, year: int, through_month: int) -> list[MonthDues]:
+    stmt = select(DuesPayment).where(DuesPayment.member_id == member.id, DuesPayment.year == year)
+    payments = {p.month: p for p in session.exec(stmt)}
+    months: list[MonthDues] = []
+    for month in range(1, through_month + 1):
+        paid = payments.get(month)
+        if paid is not None:
+            state = DuesState.PAID if paid.confirmed_at else DuesState.DECLARED
+            months.append(MonthDues(month, state, paid.amount))
+        elif member.dues_amount > 0:
+            months.append(MonthDues(month, DuesState.OWED, member.dues_amount))
+        else:
+            months.append(MonthDues(month, DuesState.NONE_DUE, Decimal("0.00")))
+    return months
