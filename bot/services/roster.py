@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
@@ -88,6 +89,8 @@ def _row(line_no: int, cells: list[str], index: dict[str, int]) -> RosterRow:
     name = get["name"]
     if not name or len(name) > MAX_NAME:
         raise ValueError("name is empty" if not name else "name is too long")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise ValueError("name contains control characters")
     return RosterRow(
         line=line_no,
         name=name,

@@ -73,6 +73,7 @@ def test_reimport_updates_and_never_duplicates(db: Database) -> None:
         (HEADER + "张三,1,member,,-1,full\n", "line 2: dues_amount '-1' is out of range"),
         (HEADER + "张三,1,member,,1.005,full\n", "more than two decimals"),
         (HEADER + "张三,1,member\n", "line 2: expected 6 fields"),
+        (HEADER + "张\x07三,1,member,,1.00,full\n", "line 2: name contains control characters"),
     ],
 )
 def test_bad_roster_is_refused_by_line(text: str, expected: str) -> None:
