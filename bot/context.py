@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import Translator, translator
 from bot.settings import Settings
 from scheduler.clock import Clock
+from scheduler.dispatch import Dispatcher
 from storage.db import Database
 
 
@@ -20,6 +21,8 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock
+    # The reminder engine; build_application creates it when left None.
+    dispatcher: Dispatcher | None = None
 
     @property
     def default_tr(self) -> Translator:

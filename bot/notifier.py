@@ -1,0 +1,276 @@
+"""TelegramNotifier: the only sender of reminders, digests, change notices and nudges.
+
+It renders each ledger row in its recipient's language (member's /lang choice, else the
+branch's) and zone, sends it through the BULK lane of `bot.ratelimit.BranchRateLimiter`, and
+maps every Telegram answer to an `Outcome` for the dispatcher (PITFALLS 1.2-1.5):
+
+* 403 (blocked, kicked, deactivated) and 400 "chat not found" -> BLOCKED, never retried;
+* ChatMigrated -> MIGRATED with the supergroup's id (the dispatcher stores it and re-sends once);
+* RetryAfter (only if the limiter gave up retrying) -> RETRY after `retry_after`;
+* TimedOut: a pool timeout was never sent -> RETRY; a read timeout may have been delivered ->
+  AMBIGUOUS (the dispatcher retries such a row at most once);
+* other network errors and 5xx -> RETRY with back-off; any other 400 -> FAILED.
+
+A text longer than 4096 characters (a big digest) is split, never truncated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlmodel import col, select
+from telegram import InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import ExtBot
+
+from bot.i18n import Translator, translator
+from bot.keyboards import reminder_keyboard
+from bot.ratelimit import BULK, SendAborted, retry_seconds
+from bot.render_digest import digest_messages
+from bot.render_reminder import CHECK_IN_CLOSES, reminder_text
+from bot.render_util import split_message
+from bot.services.reminders import ReminderView, ViewRequest, build_reminder_views
+from scheduler.digest import Digest, build_digest, digest_facts
+from scheduler.notify import Kind, Outcome, Outgoing
+from storage.db import Database
+from storage.models import Branch, Member
+
+log = logging.getLogger(__name__)
+DIGEST_REUSE = dt.timedelta(minutes=1)
+Rendered = tuple[list[str], InlineKeyboardMarkup | None]
+
+
+class TelegramNotifier:
+    """Renders and sends ledger rows through python-telegram-bot."""
+
+    def __init__(self, bot: ExtBot[Any], db: Database, *, default_locale: str = "zh_CN") -> None:
+        self.bot = bot
+        self.db = db
+        self.default_locale = default_locale
+        self._views: dict[int, ReminderView] = {}
+        self._digests: dict[int, Digest] = {}
+        self._readers: dict[int, Translator] = {}  # delivery id -> recipient's translator
+        self._rendered: dict[
+            tuple[object, ...], tuple[list[str], InlineKeyboardMarkup | None]
+        ] = {}
+
+    def abort(self) -> None:
+        """Release every bulk send still waiting for its turn (shutdown)."""
+        limiter = getattr(self.bot, "rate_limiter", None)
+        if limiter is not None and hasattr(limiter, "abort"):
+            limiter.abort()
+
+    # ------------------------------------------------------------------ prepare
+
+    def prepare(self, items: Sequence[Outgoing]) -> None:
+        """Load views, digests and recipients' languages for a batch (a few queries)."""
+        requests = [
+            ViewRequest(
+                ref=i.delivery_id,
+                occurrence_id=i.occurrence_id,
+                member_id=i.member_id,
+                due_at=i.due_at,
+                kind=i.kind,
+                old_starts_at=_instant(i.payload.get("old_starts_at")),
+            )
+            for i in items
+            if i.kind in (Kind.REMIND, Kind.CHANGE) and i.occurrence_id is not None
+        ]
+        now = max((i.now for i in items), default=None)
+        if now is None:
+            return
+        with self.db.read() as session:
+            if requests:
+                self._views.update(build_reminder_views(session, requests, now=now))
+            others = [i for i in items if i.kind in (Kind.DIGEST, Kind.NUDGE)]
+            if not others:
+                return
+            branches = {
+                b.id: b
+                for b in session.exec(
+                    select(Branch).where(col(Branch.id).in_({i.branch_id for i in others}))
+                )
+            }
+            members = {
+                m.id: m
+                for m in session.exec(
+                    select(Member).where(col(Member.id).in_({i.member_id for i in others}))
+                )
+            }
+            for i in others:
+                branch = branches.get(i.branch_id)
+                if branch is None:
+                    continue
+                member = members.get(i.member_id)
+                locale = (member.locale if member else None) or branch.locale
+                self._readers[i.delivery_id] = translator(
+                    locale, branch.timezone, default_locale=self.default_locale
+                )
+                if i.kind == Kind.DIGEST and not self._fresh_digest(i.branch_id, now):
+                    self._digests[i.branch_id] = build_digest(digest_facts(session, branch, now))
+
+    def _fresh_digest(self, branch_id: int, now: dt.datetime) -> bool:
+        """Whether the branch's digest was built in the last minute (a fan-out reuses it)."""
+        digest = self._digests.get(branch_id)
+        return digest is not None and abs(now - digest.now) < DIGEST_REUSE
+
+    # ------------------------------------------------------------------ deliver
+
+    async def deliver(self, item: Outgoing) -> Outcome:
+        """Render and send one row; map Telegram's answer to an Outcome."""
+        rendered = self._render(item)
+        if isinstance(rendered, Outcome):
+            return rendered
+        texts, markup = rendered
+        sent: list[int] = []
+        try:
+            for n, text in enumerate(texts, start=1):
+                message = await self.bot.send_message(
+                    chat_id=item.chat_id,
+                    text=text,
+                    reply_markup=markup if n == len(texts) else None,
+                    rate_limit_args=BULK,
+                )
+                sent.append(message.message_id)
+        except (TelegramError, SendAborted) as exc:
+            outcome = _outcome(exc)
+            # Error texts go to the ledger and the logs: never with the bot token in them.
+            outcome = replace(outcome, reason=scrub(outcome.reason, self.bot.token))
+            if sent:  # some parts arrived: never resend them
+                note = f"part {len(sent) + 1} of {len(texts)} not sent: {outcome.reason}"
+                log.warning("%s: %s", item.key, note)
+                return Outcome.sent(sent[-1], note=note)
+            return outcome
+        return Outcome.sent(sent[-1])
+
+    def _render(self, item: Outgoing) -> Rendered | Outcome:
+        if item.kind == Kind.DIGEST:
+            digest = self._digests.get(item.branch_id)
+            tr = self._readers.pop(item.delivery_id, None)
+            if digest is None or tr is None:
+                return Outcome.skipped("branch gone")
+            return digest_messages(digest, tr), None
+        if item.kind == Kind.NUDGE:
+            tr = self._readers.pop(item.delivery_id, None)
+            if tr is None:
+                return Outcome.skipped("branch gone")
+            return split_message(nudge_text(item.payload, tr)), None
+        view = self._views.pop(item.delivery_id, None)
+        if view is None:
+            return Outcome.skipped("the event is no longer in the plan")
+        view = replace(view, now=item.now)
+        key = _render_key(view)
+        cached = self._rendered.get(key)
+        if cached is None:
+            # Most members of a fan-out get the very same text: render it once per language.
+            tr = translator(view.locale, view.timezone, default_locale=self.default_locale)
+            text = reminder_text(view, tr)
+            markup = reminder_keyboard(view, tr) if not view.cancelled else None
+            if len(self._rendered) > 5000:
+                self._rendered.clear()
+            cached = self._rendered[key] = (split_message(text), markup)
+        return cached
+
+
+def scrub(text: str, token: str) -> str:
+    """`text` without the bot token or its secret half (PTB may change their case)."""
+    secret = token.split(":", 1)[-1]
+    for part in (token, secret):
+        text = re.sub(re.escape(part), "<token>", text, flags=re.IGNORECASE)
+    return text
+
+
+def _render_key(view: ReminderView) -> tuple[object, ...]:
+    """Everything the text and buttons of a reminder depend on (the reader's name is not)."""
+    left = int(view.until_start.total_seconds() // 60) if view.catching_up else None
+    closed = view.now >= view.starts_at + CHECK_IN_CLOSES
+    return (
+        view.kind, view.item_kind, view.occurrence_id, view.title, view.agenda, view.starts_at,
+        view.ends_at, view.planned_starts_at, view.cancelled, view.locale, view.timezone,
+        view.dues_amount, view.state, view.counts, view.old_starts_at, left, closed,
+        view.on_event_day,
+    )  # fmt: skip
+
+
+def nudge_text(payload: Mapping[str, Any], tr: Translator) -> str:
+    """A nudge from the secretary, listing what the member is behind on."""
+    _ = tr.gettext
+    lines = [_("A reminder from your branch secretary:")]
+    reasons = payload.get("reasons") or [payload.get("reason") or payload.get("text_kind")]
+    for reason in reasons:
+        if reason == "dues":
+            months = [_month(m, tr) for m in payload.get("months", [])]
+            lines.append(_("Dues still unpaid: {months}.").format(months=", ".join(months) or "-"))
+        elif reason == "talks":
+            quarters = ", ".join(f"Q{q}" for q in payload.get("quarters", []))
+            lines.append(
+                _("Your party group's talk records are missing: {quarters}.").format(
+                    quarters=quarters or "-"
+                )
+            )
+        elif reason == "absence":
+            n = int(payload.get("absences", 1))
+            lines.append(
+                tr.ngettext(
+                    "You missed {n} meeting without leave.",
+                    "You missed {n} meetings without leave.",
+                    n,
+                ).format(n=n)
+            )
+    lines.append(_("Send /me to see what is outstanding."))
+    return "\n".join(lines)
+
+
+def _month(raw: object, tr: Translator) -> str:
+    try:
+        year, month = (int(p) for p in str(raw).split("-"))
+        return tr.month_name(year, month)
+    except ValueError:
+        return str(raw)
+
+
+def _instant(raw: object) -> dt.datetime | None:
+    if isinstance(raw, str):
+        try:
+            return dt.datetime.fromisoformat(raw)
+        except ValueError:
+            return None
+    return None
+
+
+def _outcome(exc: TelegramError | SendAborted) -> Outcome:
+    """Map a Telegram error to what the dispatcher should do with the row."""
+    if isinstance(exc, SendAborted):
+        return Outcome.released()
+    reason = str(exc.message)
+    match exc:
+        case RetryAfter():
+            return Outcome.retry(retry_seconds(exc), reason)
+        case Forbidden():  # blocked, kicked from the group, deactivated: permanent
+            return Outcome.blocked(reason)
+        case ChatMigrated():
+            return Outcome.migrated(exc.new_chat_id)
+        case BadRequest() if "chat not found" in reason.lower():  # never pressed /start
+            return Outcome.blocked(reason)
+        case BadRequest():
+            return Outcome.failed(reason)
+        case TimedOut() if "not* sent" in reason or "Pool timeout" in reason:
+            return Outcome.retry(1.0, reason)  # never left this process: safe to resend
+        case TimedOut():
+            return Outcome.ambiguous(reason or "timed out")
+        case NetworkError():  # connection errors and 5xx: not delivered
+            return Outcome.retry(2.0, reason)
+    return Outcome.failed(reason)

@@ -1,0 +1,125 @@
+"""The weekly digest as text, in the reader's language and zone (pure; split under 4096)."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator
+from bot.render_util import split_message
+from scheduler.digest import Digest, MeetingTally, Unreachable, UpcomingEvent
+
+
+def digest_messages(digest: Digest, tr: Translator) -> list[str]:
+    """The digest as one or more messages, each within Telegram's 4096 characters."""
+    return split_message(digest_text(digest, tr))
+
+
+def digest_text(digest: Digest, tr: Translator) -> str:
+    """The whole digest as one text."""
+    _ = tr.gettext
+    lines = [
+        _("Weekly digest of {branch}, {day}").format(
+            branch=digest.branch_name, day=tr.day(tr.local(digest.now).date())
+        ),
+        "",
+        _("Next 7 days:"),
+    ]
+    lines += [_event(e, tr) for e in digest.upcoming] or ["  " + _("nothing planned")]
+    lines += ["", _("Attendance in the last 7 days:")]
+    lines += [_tally(t, tr) for t in digest.attendance] or ["  " + _("no meetings")]
+    d = digest.dues
+    lines += [
+        "",
+        _(
+            "Dues for {month}: {paid} of {members} members paid ({collected} of {expected})."
+        ).format(
+            month=tr.month_name(d.year, d.month),
+            paid=d.paid,
+            members=d.members,
+            collected=tr.money(d.collected),
+            expected=tr.money(d.expected),
+        ),
+    ]
+    t = digest.talks
+    if t.missing:
+        lines.append(
+            _("Talk records for Q{quarter} (due {day}) missing from {n} of {groups} groups: "
+              "{names}").format(
+                quarter=t.quarter, day=tr.day(t.deadline), n=len(t.missing), groups=t.groups,
+                names=", ".join(t.missing),
+            )
+        )  # fmt: skip
+    elif t.groups:
+        lines.append(
+            _("Talk records for Q{quarter}: every group has handed in.").format(quarter=t.quarter)
+        )
+    lines += _people(digest, tr)
+    return "\n".join(lines)
+
+
+def _event(event: UpcomingEvent, tr: Translator) -> str:
+    _ = tr.gettext
+    line = "  " + _("{day} {time} {title}").format(
+        day=tr.short_day(tr.local(event.starts_at).date()),
+        time=tr.clock(event.starts_at),
+        title=event.title.get(tr.locale_name),
+    )
+    if event.cancelled:
+        line += " " + _("(cancelled)")
+    elif event.moved:
+        line += " " + _("(moved)")
+    return line
+
+
+def _tally(tally: MeetingTally, tr: Translator) -> str:
+    _ = tr.gettext
+    return "  " + _(
+        "{day} {title}: {present} checked in, {attending} said they would come, "
+        "{leave} on leave, {none} no answer (of {total})"
+    ).format(
+        day=tr.short_day(tr.local(tally.starts_at).date()),
+        title=tally.title.get(tr.locale_name),
+        present=tally.present,
+        attending=tally.attending,
+        leave=tally.on_leave,
+        none=tally.no_answer,
+        total=tally.audience,
+    )
+
+
+def reason_label(reason: str | None, tr: Translator) -> str:
+    """A short, translated reason why a member cannot be messaged."""
+    _ = tr.gettext
+    text = (reason or "").lower()
+    if not reason:
+        return _("never linked")
+    if "blocked" in text:
+        return _("blocked the bot")
+    if "chat not found" in text or "initiate" in text:
+        return _("never started the bot")
+    if "deactivated" in text:
+        return _("account deleted")
+    return reason
+
+
+def _people(digest: Digest, tr: Translator) -> list[str]:
+    _ = tr.gettext
+    lines: list[str] = []
+    if digest.blocked:
+        lines += ["", _("Cannot be reached ({n}):").format(n=len(digest.blocked))]
+        lines += [_person(p, tr) for p in digest.blocked]
+    if digest.unlinked:
+        lines += ["", _("Never linked to Telegram ({n}):").format(n=len(digest.unlinked))]
+        lines.append("  " + ", ".join(p.name for p in digest.unlinked))
+    return lines
+
+
+def _person(person: Unreachable, tr: Translator) -> str:
+    _ = tr.gettext
+    if person.since is None:
+        return "  " + _("{name}: {reason}").format(
+            name=person.name, reason=reason_label(person.reason, tr)
+        )
+    return "  " + _("{name}: {reason} (since {day})").format(
+        name=person.name,
+        reason=reason_label(person.reason, tr),
+        day=tr.short_day(tr.local(person.since).date()),
+    )

@@ -1,0 +1,34 @@
+"""Who a plan item is for: the one pure audience rule, usable below `bot` (reminders, digest).
+
+`bot.services.audience.in_audience` states the same rule for the handlers; this copy lives in
+`scheduler` because the reminder engine cannot import `bot` (layers: bot -> scheduler ->
+storage). Keep the two identical (tests/scheduler/test_due.py checks them against each other).
+"""
+
+from __future__ import annotations
+
+from storage.models import Role
+
+# committee and leading_cadres are the same people: committee members and the secretary.
+LEADERSHIP = frozenset({Role.COMMITTEE.value, Role.SECRETARY.value})
+# Items for these audiences may go to the branch's group chat: everybody there may read them.
+GROUP_CHAT_AUDIENCES = frozenset({"all", "groups"})
+
+
+def in_audience(audience: str, role: str, group_id: int | None) -> bool:
+    """Whether a member with `role` in party group `group_id` is in a plan item's audience.
+
+    ``all`` is everyone; ``committee`` and ``leading_cadres`` are committee members and the
+    secretary; ``groups`` is everyone who belongs to a party group (each group meets
+    separately); ``group_leaders`` are the party group leaders. Anything else is nobody.
+    """
+    match audience:
+        case "all":
+            return True
+        case "committee" | "leading_cadres":
+            return role in LEADERSHIP
+        case "groups":
+            return group_id is not None
+        case "group_leaders":
+            return role == Role.GROUP_LEADER.value
+    return False

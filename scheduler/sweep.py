@@ -1,0 +1,262 @@
+"""Load what the due rules need, in bulk, and apply them: shared by the dispatcher and preview.
+
+`load_facts` reads every branch's occurrences, members and answers with a constant number of
+queries (never one per member or per branch), so a sweep over 10,000 members costs the same
+handful of round trips as one over 10.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from scheduler.due import (
+    Acted,
+    BranchFacts,
+    MemberFacts,
+    OccurrenceFacts,
+    PlannedReminder,
+    Slot,
+    digest_instants,
+    digest_week,
+    due_reminders,
+    planned_digests,
+    planned_reminders,
+    reminder_slots,
+)
+from scheduler.ledger import existing_keys
+from scheduler.plan import Plan, default_plan, parse_plan
+from storage.models import Attendance, Branch, DuesPayment, Member, Occurrence, TalkRecord
+
+_MARGIN = dt.timedelta(days=2)  # zone offsets and a rule's local time, with room to spare
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(text: str, name: str) -> Plan:
+    return parse_plan(text, source=f"plan of branch {name!r}")
+
+
+def branch_plan(branch: Branch) -> Plan:
+    """The branch's own plan (parsed once per text) or the default plan."""
+    return _parse(branch.plan_toml, branch.name) if branch.plan_toml else default_plan()
+
+
+def rule_span(plan: Plan) -> tuple[int, int]:
+    """(most days before, most days after) an occurrence that any of its reminders fall."""
+    offsets = [rule.offset_days for item in plan.items for rule in item.reminders] or [0]
+    return max(0, -min(offsets)), max(0, max(offsets))
+
+
+@dataclass(frozen=True)
+class BranchView:
+    """A branch with its parsed plan."""
+
+    row: Branch
+    plan: Plan
+
+    @property
+    def facts(self) -> BranchFacts:
+        """The branch as the due rules see it."""
+        assert self.row.id is not None
+        return BranchFacts(
+            id=self.row.id,
+            timezone=self.row.timezone,
+            delivery_mode=self.row.delivery_mode,
+            group_chat_id=self.row.group_chat_id,
+        )
+
+
+@dataclass
+class Facts:
+    """Everything the due rules need for a set of branches and a time window."""
+
+    branches: list[BranchView]
+    occurrences: dict[int, list[OccurrenceFacts]] = field(default_factory=dict)
+    members: dict[int, list[MemberFacts]] = field(default_factory=dict)
+    acted: Acted = field(default_factory=Acted)
+
+
+def load_facts(
+    session: Session, branches: Sequence[Branch], *, start: dt.datetime, end: dt.datetime
+) -> Facts:
+    """Occurrences, members and answers for reminders falling in [start, end] (5 queries)."""
+    views = [BranchView(b, branch_plan(b)) for b in branches]
+    facts = Facts(branches=views)
+    if not views:
+        return facts
+    ids = [v.facts.id for v in views]
+    spans = [rule_span(v.plan) for v in views]
+    low = start - dt.timedelta(days=max(after for _b, after in spans)) - _MARGIN
+    high = end + dt.timedelta(days=max(before for before, _a in spans)) + _MARGIN
+    occ_rows = session.exec(
+        select(Occurrence).where(
+            col(Occurrence.branch_id).in_(ids),
+            col(Occurrence.starts_at) >= low,
+            col(Occurrence.starts_at) <= high,
+        )
+    ).all()
+    kinds = {(v.facts.id, item.id): item.kind for v in views for item in v.plan.items}
+    by_kind: dict[str, list[OccurrenceFacts]] = defaultdict(list)
+    for row in occ_rows:
+        assert row.id is not None
+        occ = OccurrenceFacts(
+            id=row.id,
+            branch_id=row.branch_id,
+            item_id=row.item_id,
+            key=row.key,
+            starts_at=row.starts_at,
+            status=row.status,
+        )
+        facts.occurrences.setdefault(row.branch_id, []).append(occ)
+        by_kind[kinds.get((row.branch_id, row.item_id), "")].append(occ)
+    facts.members = _members(session, ids)
+    facts.acted = _acted(session, by_kind)
+    return facts
+
+
+def _members(session: Session, branch_ids: Sequence[int]) -> dict[int, list[MemberFacts]]:
+    stmt = sa_select(
+        col(Member.id),
+        col(Member.branch_id),
+        col(Member.telegram_id),
+        col(Member.role),
+        col(Member.group_id),
+        col(Member.unreachable_reason),
+    ).where(col(Member.branch_id).in_(branch_ids), col(Member.active).is_(True))
+    found: dict[int, list[MemberFacts]] = defaultdict(list)
+    for mid, branch_id, telegram_id, role, group_id, unreachable in session.execute(stmt):
+        assert mid is not None
+        found[branch_id].append(
+            MemberFacts(mid, branch_id, telegram_id, role, group_id, reachable=unreachable is None)
+        )
+    for members in found.values():
+        members.sort(key=lambda m: m.id)
+    return found
+
+
+def _acted(session: Session, by_kind: dict[str, list[OccurrenceFacts]]) -> Acted:
+    months = {(o.planned_day.year, o.planned_day.month) for o in by_kind.get("dues", [])}
+    quarters = {
+        (o.planned_day.year, (o.planned_day.month - 1) // 3 + 1) for o in by_kind.get("talks", [])
+    }
+    meetings = [o.id for o in by_kind.get("meeting", [])]
+    paid: set[tuple[int, int, int]] = set()
+    if months:
+        stmt = select(DuesPayment.member_id, DuesPayment.year, DuesPayment.month).where(
+            or_(
+                *(and_(col(DuesPayment.year) == y, col(DuesPayment.month) == m) for y, m in months)
+            )
+        )
+        paid = {(m, y, mo) for m, y, mo in session.exec(stmt)}
+    talks: set[tuple[int, int, int]] = set()
+    if quarters:
+        stmt2 = select(TalkRecord.group_id, TalkRecord.year, TalkRecord.quarter).where(
+            or_(
+                *(
+                    and_(col(TalkRecord.year) == y, col(TalkRecord.quarter) == q)
+                    for y, q in quarters
+                )
+            )
+        )
+        talks = {(g, y, q) for g, y, q in session.exec(stmt2)}
+    answers: dict[tuple[int, int], str] = {}
+    if meetings:
+        stmt3 = select(Attendance.occurrence_id, Attendance.member_id, Attendance.state).where(
+            col(Attendance.occurrence_id).in_(meetings)
+        )
+        answers = {(o, m): s for o, m, s in session.exec(stmt3)}
+    return Acted(paid=paid, talks=talks, answers=answers)
+
+
+@dataclass
+class Due:
+    """The outcome of one sweep: what to send, what to record as skipped, when to wake next."""
+
+    send: list[PlannedReminder]
+    skip: list[PlannedReminder]
+    next_at: dt.datetime | None
+
+
+def _slots(facts: Facts, view: BranchView) -> list[Slot]:
+    return reminder_slots(view.facts, view.plan, facts.occurrences.get(view.facts.id, []))
+
+
+def due_now(session: Session, facts: Facts, *, now: dt.datetime, since: dt.datetime) -> Due:
+    """Apply the due rules at `now`; stale reminders that expired after `since` are skipped."""
+    planned: list[PlannedReminder] = []
+    upcoming: list[dt.datetime] = []
+    for view in facts.branches:
+        branch = view.facts
+        members = facts.members.get(branch.id, [])
+        live = []
+        for slot in _slots(facts, view):
+            if slot.at > now:
+                upcoming.append(slot.at)
+            elif slot.expires_at > now or slot.expires_at > since:
+                live.append(slot)
+        planned.extend(planned_reminders(branch, live, members, facts.acted))
+        _week, digest_at = digest_week(now, branch.timezone)
+        if digest_at <= now:
+            planned.extend(planned_digests(branch, members, digest_at))
+            upcoming.append(digest_at + dt.timedelta(days=7))
+        else:
+            upcoming.append(digest_at)
+    keys = existing_keys(
+        session,
+        occurrence_ids={p.occurrence_id for p in planned if p.occurrence_id is not None},
+        keys=[p.key for p in planned if p.occurrence_id is None],
+    )
+    send, skip = due_reminders(planned, keys, now)
+    return Due(send=send, skip=skip, next_at=min(upcoming, default=None))
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """One reminder or digest as `branchbot preview` prints it."""
+
+    at: dt.datetime
+    kind: str
+    item_id: str | None
+    occurrence_id: int | None
+    direct: int
+    group_chat: bool
+
+
+def preview_lines(facts: Facts, *, start: dt.datetime, end: dt.datetime) -> list[PreviewLine]:
+    """Every reminder and digest in [start, end), grouped per slot, by the dispatcher's rules."""
+    lines: list[PreviewLine] = []
+    for view in facts.branches:
+        branch = view.facts
+        members = facts.members.get(branch.id, [])
+        for slot in _slots(facts, view):
+            if not start <= slot.at < end:
+                continue
+            planned = planned_reminders(branch, [slot], members, facts.acted)
+            if planned:
+                lines.append(_line(planned, slot.item.id))
+        for at in digest_instants(branch.timezone, start, end):
+            digests = planned_digests(branch, members, at)
+            if digests:
+                lines.append(_line(digests, None))
+    lines.sort(key=lambda line: (line.at, line.kind != "digest", line.occurrence_id or 0))
+    return lines
+
+
+def _line(planned: Iterable[PlannedReminder], item_id: str | None) -> PreviewLine:
+    items = list(planned)
+    first = items[0]
+    return PreviewLine(
+        at=first.at,
+        kind=first.kind,
+        item_id=item_id,
+        occurrence_id=first.occurrence_id,
+        direct=sum(1 for p in items if not p.to_group),
+        group_chat=any(p.to_group for p in items),
+    )
