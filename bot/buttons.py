@@ -29,6 +29,9 @@ ACTIONS: dict[str, int] = {
     "tm": 1,  # toggle a participant in /talks: member id
     "td": 1,  # /talks flow step done: step code
     "nd": 1,  # nudge a party group from /overdue: group id
+    "pa": 1,  # pay every owed month from /dues: year
+    "ds": 2,  # store an approved dues amount: member id, amount in fen
+    "mu": 2,  # record a make-up session (补课): occurrence id, member id
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

@@ -1,0 +1,183 @@
+"""/dues and the dues buttons: I paid, several owed months at once, confirm receipt, amounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import render_dues as text
+from bot.access import Need
+from bot.buttons import Button
+from bot.context import BranchContext
+from bot.handlers.gate import requires, sender_of
+from bot.handlers.taps import answer, edit, markup, parsed, query_of, refresh_reminder
+from bot.render_answers import refusal_text
+from bot.services import dues
+
+if TYPE_CHECKING:
+    from bot.app import BranchApp
+
+
+@requires(Need.MEMBER, private_only=True)
+async def dues_command(update: Update, context: BranchContext) -> None:
+    """/dues, /dues review and /dues set NAME INCOME [retired|student]."""
+    assert update.message is not None
+    args = context.args or []
+    if args[:1] == ["review"]:
+        await _review(update, context)
+    elif args[:1] == ["set"]:
+        await _propose(update, context, args[1:])
+    elif args:
+        await update.message.reply_text(text.usage(context.tr))
+    else:
+        status = dues.dues_status(
+            context.db, member_id=sender_of(context).member_id, now=context.clock.now()
+        )
+        if isinstance(status, dues.DuesStatus):
+            await update.message.reply_text(
+                text.status_text(status, context.tr),
+                reply_markup=markup(text.status_keyboard(status, context.tr)),
+            )
+        else:
+            await update.message.reply_text(refusal_text(status, context.tr))
+
+
+async def _review(update: Update, context: BranchContext) -> None:
+    """The declared payments awaiting confirmation (secretary and committee)."""
+    assert update.message is not None
+    listing = dues.review(context.db, actor_id=sender_of(context).member_id)
+    if isinstance(listing, dues.Review):
+        await update.message.reply_text(
+            text.review_text(listing, context.tr),
+            reply_markup=markup(text.review_keyboard(listing, context.tr)),
+        )
+    else:
+        await update.message.reply_text(refusal_text(listing, context.tr))
+
+
+def parse_set(args: list[str]) -> tuple[str, Decimal, str] | None:
+    """NAME (may hold spaces) INCOME [category] from /dues set; None if malformed."""
+    category = "employed"
+    if args and args[-1].lower() in text.CATEGORY_WORDS:
+        category = text.CATEGORY_WORDS[args[-1].lower()]
+        args = args[:-1]
+    if len(args) < 2:
+        return None
+    try:
+        income = Decimal(args[-1].replace(",", "").replace("¥", ""))
+    except InvalidOperation:
+        return None
+    if not income.is_finite() or income < 0 or income > Decimal(10) ** 7:
+        return None
+    return " ".join(args[:-1]), income, category
+
+
+async def _propose(update: Update, context: BranchContext, args: list[str]) -> None:
+    """Compute an approved amount from an income and offer to store it (the income is not)."""
+    assert update.message is not None
+    parsed_args = parse_set(args)
+    if parsed_args is None:
+        await update.message.reply_text(text.usage(context.tr))
+        return
+    name, income, category = parsed_args
+    proposal = dues.propose_amount(
+        context.db,
+        actor_id=sender_of(context).member_id,
+        name=name,
+        income=income,
+        category=category,
+    )
+    await update.message.reply_text(
+        text.proposal_text(proposal, income, context.tr),
+        reply_markup=markup(text.proposal_keyboard(proposal, context.tr)),
+    )
+
+
+@requires(Need.MEMBER)
+async def on_paid(update: Update, context: BranchContext) -> None:
+    """ "I paid ¥X" on a dues reminder: record that month at the member's approved amount."""
+    tapped = await parsed(update, context, "pd")
+    if tapped is None:
+        return
+    declared = dues.declare_for_occurrence(
+        context.db,
+        member_id=sender_of(context).member_id,
+        occurrence_id=tapped.id,
+        now=context.clock.now(),
+    )
+    await answer(query_of(update), text.declared_toast(declared, context.tr))
+    if declared.refusal is None:
+        await refresh_reminder(update, context, tapped.id)
+
+
+@requires(Need.MEMBER)
+async def on_pay_months(update: Update, context: BranchContext) -> None:
+    """An owed month (or all of them) confirmed from /dues; the /dues message is re-rendered."""
+    tapped = await parsed(update, context, "pm", "pa")
+    if tapped is None:
+        return
+    declared = dues.declare_months(
+        context.db,
+        member_id=sender_of(context).member_id,
+        year=tapped.args[0],
+        month=tapped.args[1] if tapped.action == "pm" else None,
+        now=context.clock.now(),
+    )
+    query = query_of(update)
+    await answer(query, text.declared_toast(declared, context.tr))
+    if declared.refusal is None and declared.status is not None:
+        status = declared.status
+        await edit(
+            query, text.status_text(status, context.tr), text.status_keyboard(status, context.tr)
+        )
+
+
+@requires(Need.COMMITTEE)
+async def on_confirm_payment(update: Update, context: BranchContext) -> None:
+    """Confirm receipt of a declared payment; the review list is re-rendered."""
+    tapped = await parsed(update, context, "dc")
+    if tapped is None:
+        return
+    actor_id = sender_of(context).member_id
+    confirmed = dues.confirm_payment(
+        context.db, payment_id=tapped.id, actor_id=actor_id, now=context.clock.now()
+    )
+    query = query_of(update)
+    await answer(query, text.confirmed_toast(confirmed, context.tr))
+    listing = dues.review(context.db, actor_id=actor_id)
+    if isinstance(listing, dues.Review):
+        await edit(
+            query, text.review_text(listing, context.tr), text.review_keyboard(listing, context.tr)
+        )
+
+
+@requires(Need.SECRETARY)
+async def on_set_amount(update: Update, context: BranchContext) -> None:
+    """Store the approved amount the secretary confirmed (it travels in fen in the button)."""
+    tapped = await parsed(update, context, "ds")
+    if tapped is None:
+        return
+    member_id, fen = tapped.args
+    result = dues.set_amount(
+        context.db,
+        actor_id=sender_of(context).member_id,
+        member_id=member_id,
+        amount=Decimal(fen) / 100,
+        now=context.clock.now(),
+    )
+    reply = text.amount_set_text(result, context.tr)
+    await answer(query_of(update), reply)
+    if result.refusal is None:
+        await edit(query_of(update), reply)
+
+
+def register(app: BranchApp) -> None:
+    """Register /dues and the dues buttons."""
+    app.add_handler(CommandHandler("dues", dues_command))
+    app.add_handler(CallbackQueryHandler(on_paid, pattern=Button.pattern("pd")))
+    app.add_handler(CallbackQueryHandler(on_pay_months, pattern=Button.pattern("pm", "pa")))
+    app.add_handler(CallbackQueryHandler(on_confirm_payment, pattern=Button.pattern("dc")))
+    app.add_handler(CallbackQueryHandler(on_set_amount, pattern=Button.pattern("ds")))

@@ -1,0 +1,211 @@
+"""Shared plumbing of the answer buttons: parse, answer the tap, edit the tapped reminder.
+
+Every callback query is answered exactly once (PITFALLS 1.6), even when the data is forged
+(PITFALLS 6.1): `parsed` turns malformed data into a toast. After a tap, the tapped reminder is
+re-rendered from the database with the reminder engine's own view, renderer and keyboard, so
+it shows the presser's current state. In a group chat the group view (counts only, never a
+reason or an amount) is used, and edits are coalesced: Telegram allows about 20 edits a minute
+in a group (PITFALLS 1.8), and a burst of taps must not spend that budget one edit per tap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot import keyboards, render_reminder
+from bot.buttons import Button, MalformedButton
+from bot.context import BranchContext
+from bot.i18n import translator
+from bot.render_answers import Keyboard, refusal_text, toast
+from bot.services.attendance import Answer
+from bot.services.events import Refusal
+from bot.services.reminders import MemberState, ReminderView, build_reminder_view
+from bot.services.tap_views import TapViews, Viewer
+
+log = logging.getLogger(__name__)
+GROUP_EDIT_INTERVAL = 3.0  # seconds between edits of one group chat's messages (20 a minute)
+
+
+def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
+    """Telegram markup for plain (label, callback data) rows; None for no buttons."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The callback query of a button handler's update."""
+    assert update.callback_query is not None
+    return update.callback_query
+
+
+async def parsed(update: Update, context: BranchContext, *actions: str) -> Button | None:
+    """The tapped button, or None after telling the presser it is not valid."""
+    query = query_of(update)
+    try:
+        tapped = Button.parse(query.data)
+    except MalformedButton:
+        tapped = None
+    if tapped is None or tapped.action not in actions:
+        await answer(query, refusal_text(Refusal.UNKNOWN, context.tr))
+        return None
+    return tapped
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a tap (a toast); a query Telegram already forgot is logged, not raised."""
+    try:
+        await query.answer(toast(text) if text else None, show_alert=alert)
+    except BadRequest as exc:
+        # "query is too old": the member will tap again, and taps are idempotent.
+        log.warning("could not answer a callback query: %s", exc)
+
+
+def in_group(update: Update) -> bool:
+    """Whether the tap came from a group chat."""
+    chat = update.effective_chat
+    return chat is not None and chat.type != ChatType.PRIVATE
+
+
+async def edit(query: CallbackQuery, text: str, rows: Keyboard | None = None) -> None:
+    """Edit the tapped message; an unchanged message (a double tap) is not an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup(rows or []))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("could not edit a message: %s", exc)
+
+
+async def send_private(
+    context: BranchContext, chat_id: int, text: str, rows: Keyboard | None = None
+) -> Message | None:
+    """Write to someone privately; None if they blocked the bot or never started it."""
+    try:
+        return await context.bot.send_message(chat_id, text, reply_markup=markup(rows or []))
+    except (Forbidden, BadRequest) as exc:
+        log.info("cannot write to %s privately: %s", chat_id, exc)
+        return None
+
+
+async def refresh_after_answer(update: Update, context: BranchContext, answer: Answer) -> None:
+    """Edit the tapped meeting reminder after Attend / Check in (cheap in a burst)."""
+    message = query_of(update).message
+    sender = context.sender
+    if answer.event is None or not isinstance(message, Message):
+        return
+    if in_group(update) or sender is None or sender.member_id is None:
+        await refresh_reminder(update, context, answer.event.occurrence_id)
+        return
+    views = _TAP_VIEWS.setdefault(context.application, TapViews())
+    view = views.meeting_view(
+        context.db,
+        occurrence_id=answer.event.occurrence_id,
+        viewer=Viewer(sender.member_id, sender.name or "", sender.tr.locale_name),
+        state=MemberState(attendance=answer.state, checked_in_at=answer.checked_in_at),
+        now=context.clock.now(),
+    )
+    if view is not None:
+        await _edit_view(context, message.chat.id, message.message_id, view)
+
+
+async def refresh_reminder(update: Update, context: BranchContext, occurrence_id: int) -> None:
+    """Re-render the tapped reminder with the presser's (or, in a group, everyone's) state."""
+    message = query_of(update).message
+    if isinstance(message, Message):  # else too old to be edited
+        await refresh_message(context, message.chat.id, message.message_id, occurrence_id)
+
+
+async def refresh_message(
+    context: BranchContext, chat_id: int, message_id: int, occurrence_id: int
+) -> None:
+    """Re-render one reminder message: the sender's view privately, the group view in a group."""
+    if chat_id < 0:
+        await _refresh_group(context, chat_id, message_id, occurrence_id)
+        return
+    sender = context.sender
+    await _render(
+        context, chat_id, message_id, occurrence_id, sender.member_id if sender else None
+    )
+
+
+async def _render(
+    context: BranchContext,
+    chat_id: int,
+    message_id: int,
+    occurrence_id: int,
+    member_id: int | None,
+) -> None:
+    with context.db.read() as session:
+        view = build_reminder_view(
+            session, occurrence_id=occurrence_id, member_id=member_id, now=context.clock.now()
+        )
+    if view is not None:
+        await _edit_view(context, chat_id, message_id, view)
+
+
+async def _edit_view(
+    context: BranchContext, chat_id: int, message_id: int, view: ReminderView
+) -> None:
+    tr = translator(view.locale, view.timezone)
+    try:
+        await context.bot.edit_message_text(
+            render_reminder.reminder_text(view, tr),
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=keyboards.reminder_keyboard(view, tr),
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("could not edit a reminder: %s", exc)
+    except TelegramError as exc:
+        log.warning("could not edit a reminder: %s", exc)
+
+
+@dataclass
+class _GroupEdits:
+    last: dict[int, float] = field(default_factory=dict)  # chat id -> loop time of last edit
+    pending: set[tuple[int, int]] = field(default_factory=set)  # (chat id, message id)
+
+
+_EDITS: weakref.WeakKeyDictionary[object, _GroupEdits] = weakref.WeakKeyDictionary()
+_TAP_VIEWS: weakref.WeakKeyDictionary[object, TapViews] = weakref.WeakKeyDictionary()
+
+
+async def _refresh_group(
+    context: BranchContext, chat_id: int, message_id: int, occurrence_id: int
+) -> None:
+    """Edit a group's reminder now if the group was not edited lately, else once, a bit later."""
+    edits = _EDITS.setdefault(context.application, _GroupEdits())
+    key = (chat_id, message_id)
+    if key in edits.pending:
+        return  # an edit is already on its way and will show this tap too
+    now = asyncio.get_running_loop().time()
+    ready = edits.last.get(chat_id, now - GROUP_EDIT_INTERVAL) + GROUP_EDIT_INTERVAL
+    if ready <= now:
+        edits.last[chat_id] = now
+        await _render(context, chat_id, message_id, occurrence_id, None)
+        return
+    edits.last[chat_id] = ready
+    edits.pending.add(key)
+
+    async def later() -> None:
+        await asyncio.sleep(ready - now)
+        edits.pending.discard(key)
+        await _render(context, chat_id, message_id, occurrence_id, None)
+
+    context.application.create_task(later(), name=f"group-edit-{key}")
+
+
+def labels(rows: Sequence[Sequence[tuple[str, str]]]) -> list[str]:
+    """The labels of plain keyboard rows (for logs and tests)."""
+    return [label for row in rows for label, _data in row]

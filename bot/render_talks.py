@@ -1,0 +1,112 @@
+"""Pure texts of /talks, the talk-records flow: one prompt per step, then the confirmation."""
+
+from __future__ import annotations
+
+from bot.buttons import button
+from bot.i18n import Translator
+from bot.render_answers import Keyboard, refusal_text
+from bot.services import talks
+from bot.services.events import Refusal
+from bot.services.talks import Quarter, TalksState
+
+
+def quarter_label(quarter: Quarter, tr: Translator) -> str:
+    """'2026 Q1' / '2026年第1季度'."""
+    return tr.gettext("{year} Q{quarter}").format(year=quarter.year, quarter=quarter.quarter)
+
+
+def usage(tr: Translator) -> str:
+    """How to name a quarter."""
+    return tr.gettext("Usage: /talks for this quarter, or /talks 2026Q1 for an earlier one.")
+
+
+def _head(state: TalksState, tr: Translator) -> list[str]:
+    _ = tr.gettext
+    assert state.quarter is not None
+    lines = [
+        _("Talk records of {group}, {quarter}").format(
+            group=state.group_name, quarter=quarter_label(state.quarter, tr)
+        )
+    ]
+    if state.resumed:
+        lines.append(_("Continuing where you left off."))
+    if state.amending:
+        lines.append(_("This replaces the records handed in before."))
+    if state.late:
+        lines.append(_("The quarter is over: the records will be marked late."))
+    return lines
+
+
+def prompt(state: TalksState, tr: Translator) -> str:
+    """The question of the step the leader is at (with a word on a bad answer)."""
+    _ = tr.gettext
+    if state.refusal is not None and state.refusal not in (Refusal.BAD_INPUT, Refusal.ALREADY):
+        return refusal_text(state.refusal, tr)
+    lines: list[str] = []
+    if state.refusal is Refusal.BAD_INPUT:
+        lines.append(refusal_text(Refusal.BAD_INPUT, tr))
+    if state.resumed or (state.step == talks.COUNT and state.refusal is None):
+        lines += _head(state, tr)
+    lines.append(_question(state, tr))
+    return "\n".join(lines)
+
+
+def _question(state: TalksState, tr: Translator) -> str:
+    _ = tr.gettext
+    if state.step == talks.COUNT:
+        return _(
+            "How many heart-to-heart talks did the group hold this quarter? "
+            "Send a number, or /cancel."
+        )
+    if state.step == talks.PEOPLE:
+        return _("Who took part? Tap the names (several at once), then Done.")
+    if state.step == talks.SUMMARY:
+        return _("Send a short summary of the talks.")
+    return _("Send a photo or document of the filled form, or tap Skip.")
+
+
+def keyboard(state: TalksState, tr: Translator) -> Keyboard:
+    """The toggles of the participants step, or Skip at the file step."""
+    _ = tr.gettext
+    if state.step == talks.PEOPLE:
+        rows: Keyboard = []
+        pairs = [
+            (("✅ " if member_id in state.selected else "▫️ ") + name[:40], button("tm", member_id))
+            for member_id, name in state.members
+        ]
+        rows += [pairs[i : i + 2] for i in range(0, len(pairs), 2)]
+        done = _("Done ({n} chosen)").format(n=len(state.selected))
+        rows.append([(done, button("td", talks.DONE_PEOPLE))])
+        return rows
+    if state.step == talks.FILE:
+        return [[(_("Skip"), button("td", talks.SKIP_FILE))]]
+    return []
+
+
+def saved_text(state: TalksState, tr: Translator) -> str:
+    """The confirmation once the record is saved."""
+    _ = tr.gettext
+    saved = state.saved
+    assert saved is not None and state.quarter is not None
+    lines = [
+        _("Handed in: talk records of {group}, {quarter}.").format(
+            group=state.group_name, quarter=quarter_label(state.quarter, tr)
+        ),
+        _("Talks: {talks}; participants: {people}.").format(
+            talks=saved.talks, people=saved.participants
+        ),
+    ]
+    if saved.has_file:
+        lines.append(_("The form is attached."))
+    if saved.amended:
+        lines.append(_("This replaced the earlier records."))
+    if saved.late:
+        lines.append(_("Marked late: the quarter was already over."))
+    return "\n".join(lines)
+
+
+def toggle_toast(state: TalksState, tr: Translator) -> str:
+    """The answer to a participant toggle."""
+    if state.refusal is not None:
+        return refusal_text(state.refusal, tr)
+    return tr.gettext("{n} chosen").format(n=len(state.selected))
