@@ -1,0 +1,42 @@
+"""The secretary tools (issue 6): one registration call for /plan, /overdue, /attendance,
+/reschedule, /cancelevent, /export, /me export and /digest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot.access import Need
+from bot.context import BranchContext
+from bot.handlers import attendance_admin, changes, export, overdue, plan
+from bot.handlers.gate import requires, sender_of
+from bot.render_digest_now import digest_text
+from bot.render_util import split_message
+from bot.services.digest_now import digest_now
+
+if TYPE_CHECKING:
+    from bot.app import BranchApp
+
+
+@requires(Need.SECRETARY, private_only=True)
+async def digest_command(update: Update, context: BranchContext) -> None:
+    """The weekly digest now, to the asker only (with the quorum warning if one is due)."""
+    assert update.effective_message is not None
+    sender = sender_of(context)
+    assert sender.branch_id is not None  # requires() admitted a member
+    view = digest_now(context.db, branch_id=sender.branch_id, now=context.clock.now())
+    for chunk in split_message(digest_text(view, context.tr)):
+        await update.effective_message.reply_text(chunk)
+
+
+def register(app: BranchApp) -> None:
+    """Register every secretary tool (export first: its `/me export` must precede `/me`)."""
+    export.register(app)
+    plan.register(app)
+    overdue.register(app)
+    attendance_admin.register(app)
+    changes.register(app)
+    app.add_handler(CommandHandler("digest", digest_command))

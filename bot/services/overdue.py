@@ -1,0 +1,300 @@
+"""/overdue: who is behind, in a constant number of queries whatever the branch's size.
+
+Rules (SPEC 3, issue 6):
+
+* Dues: a month is due once its dues day (the plan's `dues` item) has begun, from the month
+  the branch was created (as /dues counts), looking back at most twelve months, so a new
+  deployment is not told that everyone stopped paying before it existed. A declared but
+  unconfirmed payment is listed apart and is not "unpaid". Three consecutive unpaid months
+  are a warning; six are flagged as the rules' limit (six months unpaid without good reason
+  counts as leaving the Party, and back payment normally reaches back at most six months).
+  Members with no approved amount (0) are exempt.
+* Talk records: each party group owes one record per quarter once the quarter's talk-records
+  day has begun.
+* Absences without leave: meetings of the last three months whose check-in has closed, where
+  an expected member neither checked in nor asked for leave and has not made it up (the
+  answers feature's rule, `bot.services.attendance.absences`).
+* No heart-to-heart talk this year: not a participant of any of this year's talk records.
+* Unreachable: the bot was refused (blocked, chat gone) or the member never linked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from bot.services.attendance import absences
+from bot.services.branch_year import BranchYear, load_branch, members_and_groups
+from scheduler.plan import Localized
+from scheduler.recurrence import item_dates, local_to_utc, to_local
+from storage.db import Database
+from storage.models import (
+    DuesPayment,
+    Member,
+    Occurrence,
+    Role,
+    TalkParticipant,
+    TalkRecord,
+)
+
+WARNING_MONTHS = 3
+LIMIT_MONTHS = 6
+ABSENCE_WINDOW_MONTHS = 3
+
+Month = tuple[int, int]  # (year, month), local
+
+
+@dataclass(frozen=True)
+class DuesLag:
+    """One member's unpaid (and declared but unconfirmed) months."""
+
+    member_id: int
+    name: str
+    group_id: int | None
+    amount: Decimal
+    unpaid: tuple[Month, ...]
+    declared: tuple[Month, ...]
+    streak: int  # consecutive unpaid months up to the latest due month
+
+    @property
+    def owed(self) -> Decimal:
+        """The approved amount times the unpaid months."""
+        return self.amount * len(self.unpaid)
+
+    @property
+    def level(self) -> str:
+        """'limit' at six consecutive unpaid months, 'warning' at three, else ''."""
+        if self.streak >= LIMIT_MONTHS:
+            return "limit"
+        return "warning" if self.streak >= WARNING_MONTHS else ""
+
+
+@dataclass(frozen=True)
+class TalkGap:
+    """A party group's quarters without talk records."""
+
+    group_id: int
+    quarters: tuple[int, ...]
+    leaders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Missed:
+    """One held meeting a member missed without leave."""
+
+    occurrence_id: int
+    title: Localized
+    starts_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member named in a list, with why (for unreachable members)."""
+
+    member_id: int
+    name: str
+    group_id: int | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AbsenceLag:
+    """A member's meetings missed without leave in the window."""
+
+    member_id: int
+    name: str
+    group_id: int | None
+    missed: tuple[Missed, ...]
+
+
+@dataclass
+class OverdueReport:
+    """Everything /overdue lists, each list sorted by group then name."""
+
+    year: int
+    groups: dict[int, str]
+    dues: list[DuesLag] = field(default_factory=list)
+    talks: list[TalkGap] = field(default_factory=list)
+    absences: list[AbsenceLag] = field(default_factory=list)
+    no_talk: list[Person] = field(default_factory=list)
+    unreachable: list[Person] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nobody is behind."""
+        return not (self.dues or self.talks or self.absences or self.no_talk or self.unreachable)
+
+
+def build_overdue(db: Database, *, branch_id: int, now: dt.datetime) -> OverdueReport:
+    """Who of the branch is behind at `now`."""
+    with db.read() as session:
+        return overdue_in(session, load_branch(session, branch_id, now=now))
+
+
+def overdue_in(session: Session, ctx: BranchYear) -> OverdueReport:
+    """Who is behind, read inside an open session (used by /overdue, nudges and the chart)."""
+    members, groups = members_and_groups(session, ctx.branch_id)
+    report = OverdueReport(year=ctx.year, groups={i: g.name for i, g in groups.items()})
+    report.dues = _dues(session, ctx, members)
+    report.talks = _talk_gaps(session, ctx, members, groups)
+    report.absences = absences_without_leave(session, ctx, members)
+    report.no_talk = _no_talk(session, ctx, members)
+    report.unreachable = [
+        Person(m.id or 0, m.name, m.group_id, m.unreachable_reason or "")
+        for m in members
+        if m.unreachable_reason or m.telegram_id is None
+    ]
+    return report
+
+
+def due_months(ctx: BranchYear) -> list[tuple[Month, dt.datetime]]:
+    """The dues months that have fallen due at `ctx.now` (see the module rules), oldest first."""
+    items = [i for i in ctx.plan.items if i.kind == "dues"]
+    if not items:
+        return []
+    item = items[0]
+    created = to_local(ctx.branch.created_at, ctx.tz)
+    due: list[tuple[Month, dt.datetime]] = []
+    for year in (ctx.year - 1, ctx.year):
+        for day in item_dates(item, year):
+            instant = local_to_utc(day, item.time, ctx.tz)
+            if instant <= ctx.now and (day.year, day.month) >= (created.year, created.month):
+                due.append(((day.year, day.month), instant))
+    return due[-12:]
+
+
+def _dues(session: Session, ctx: BranchYear, members: Sequence[Member]) -> list[DuesLag]:
+    months = [m for m, _at in due_months(ctx)]
+    if not months:
+        return []
+    first = months[0]
+    rows = session.exec(
+        select(
+            DuesPayment.member_id, DuesPayment.year, DuesPayment.month, DuesPayment.confirmed_at
+        )
+        .join(Member, col(Member.id) == DuesPayment.member_id)
+        .where(Member.branch_id == ctx.branch_id, col(DuesPayment.year) >= first[0])
+    )
+    paid: dict[int, dict[Month, bool]] = {}  # member -> month -> confirmed
+    for member_id, year, month, confirmed_at in rows:
+        paid.setdefault(member_id, {})[(year, month)] = confirmed_at is not None
+    lags = []
+    for member in members:
+        if member.dues_amount <= 0 or member.id is None:
+            continue
+        own = paid.get(member.id, {})
+        unpaid = tuple(m for m in months if m not in own)
+        declared = tuple(m for m in months if m in own and not own[m])
+        if not unpaid and not declared:
+            continue
+        streak = 0
+        for due in reversed(months):
+            if due in own:
+                break
+            streak += 1
+        lags.append(
+            DuesLag(
+                member.id,
+                member.name,
+                member.group_id,
+                member.dues_amount,
+                unpaid,
+                declared,
+                streak,
+            )
+        )
+    return lags
+
+
+def talk_quarters_due(ctx: BranchYear) -> list[int]:
+    """This year's quarters whose talk-records day has begun."""
+    items = [i for i in ctx.plan.items if i.kind == "talks"]
+    if not items:
+        # No talk-records item: a quarter is due once it has ended.
+        ends = [dt.date(ctx.year + q // 4, q * 3 % 12 + 1, 1) for q in range(1, 5)]
+        return [q for q, d in enumerate(ends, 1) if ctx.local_midnight(d) <= ctx.now]
+    item = items[0]
+    return sorted(
+        {
+            (day.month - 1) // 3 + 1
+            for day in item_dates(item, ctx.year)
+            if local_to_utc(day, item.time, ctx.tz) <= ctx.now
+        }
+    )
+
+
+def _talk_gaps(
+    session: Session, ctx: BranchYear, members: Sequence[Member], groups: Mapping[int, object]
+) -> list[TalkGap]:
+    quarters = talk_quarters_due(ctx)
+    if not quarters:
+        return []
+    handed = set(
+        session.exec(
+            select(TalkRecord.group_id, TalkRecord.quarter).where(
+                TalkRecord.branch_id == ctx.branch_id, TalkRecord.year == ctx.year
+            )
+        ).all()
+    )
+    populated = {m.group_id for m in members if m.group_id is not None}
+    gaps = []
+    for group_id in sorted(groups):
+        missing = tuple(q for q in quarters if (group_id, q) not in handed)
+        if group_id in populated and missing:
+            leaders = tuple(
+                m.name
+                for m in members
+                if m.group_id == group_id and m.role == Role.GROUP_LEADER.value
+            )
+            gaps.append(TalkGap(group_id, missing, leaders))
+    return gaps
+
+
+def absences_without_leave(
+    session: Session, ctx: BranchYear, members: Sequence[Member]
+) -> list[AbsenceLag]:
+    """Members who missed held meetings of the last three months without leave (not made up).
+
+    The absence rule is the answers feature's (`bot.services.attendance.absences`).
+    """
+    today = ctx.today
+    back = today.month - ABSENCE_WINDOW_MONTHS
+    start_day = dt.date(today.year + (back - 1) // 12, (back - 1) % 12 + 1, min(today.day, 28))
+    found = [
+        a
+        for a in absences(session, ctx.branch_id, ctx.local_midnight(start_day), ctx.now)
+        if a.without_leave and not a.made_up
+    ]
+    if not found:
+        return []
+    occ_ids = {a.occurrence_id for a in found}
+    items = dict(
+        session.exec(
+            select(Occurrence.id, Occurrence.item_id).where(col(Occurrence.id).in_(occ_ids))
+        ).all()
+    )
+    missed: dict[int, list[Missed]] = {}
+    for a in sorted(found, key=lambda a: a.starts_at):
+        item = ctx.item(items.get(a.occurrence_id, ""))
+        title = item.title if item else Localized("?", "?")
+        missed.setdefault(a.member_id, []).append(Missed(a.occurrence_id, title, a.starts_at))
+    return [
+        AbsenceLag(m.id or 0, m.name, m.group_id, tuple(missed[m.id or 0]))
+        for m in members
+        if (m.id or 0) in missed
+    ]
+
+
+def _no_talk(session: Session, ctx: BranchYear, members: Sequence[Member]) -> list[Person]:
+    talked = set(
+        session.exec(
+            select(TalkParticipant.member_id)
+            .join(TalkRecord, col(TalkRecord.id) == TalkParticipant.record_id)
+            .where(TalkRecord.branch_id == ctx.branch_id, TalkRecord.year == ctx.year)
+        ).all()
+    )
+    return [Person(m.id or 0, m.name, m.group_id) for m in members if m.id not in talked]

@@ -1,0 +1,273 @@
+"""The four registers as worksheets: pure writers from loaded rows (see bot.services.export).
+
+Headers are in the reader's language, the header row is frozen, columns have widths, amounts
+are numbers (¥#,##0.00) and dates are real date cells. Excel has no time zones, so every date
+and time is written as naive branch-local time (docs/secretary.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from bot.i18n import Translator
+from bot.plan_view import audience_label
+from bot.render_secretary import state_label, yes_no
+from bot.services.branch_year import BranchYear, audience_of
+from scheduler.recurrence import to_local
+from storage.models import (
+    Attendance,
+    DuesPayment,
+    Member,
+    Occurrence,
+    OccurrenceStatus,
+    PartyGroup,
+    TalkRecord,
+)
+
+MONEY = "¥#,##0.00"
+DATE = "yyyy-mm-dd"
+DATETIME = "yyyy-mm-dd hh:mm"
+TIME = "hh:mm"
+MAX_WIDTH = 60
+
+
+@dataclass
+class RegisterData:
+    """Everything the registers show, read once."""
+
+    ctx: BranchYear
+    year: int
+    members: list[Member]
+    groups: dict[int, PartyGroup]
+    payments: list[DuesPayment]
+    occurrences: list[Occurrence]
+    answers: dict[int, dict[int, Attendance]]
+    talks: list[TalkRecord]
+    participants: dict[int, list[int]]
+
+
+def _local(instant: dt.datetime | None, tr: Translator) -> dt.datetime | None:
+    """Naive branch-local time: Excel cells carry no zone."""
+    return None if instant is None else to_local(instant, tr.tz).replace(tzinfo=None)
+
+
+def _group(data: RegisterData, member: Member | None) -> str:
+    if member is None or member.group_id not in data.groups:
+        return ""
+    return data.groups[member.group_id].name
+
+
+def dues_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
+    """党费缴纳登记表: one row per member, amount, date and confirmation of each month."""
+    _ = tr.gettext
+    header = [_("Member"), _("Party group"), _("Approved monthly amount")]
+    formats: list[str | None] = [None, None, MONEY]
+    for month in range(1, 13):
+        header += [
+            _("Month {month} amount").format(month=month),
+            _("Month {month} paid on").format(month=month),
+            _("Month {month} confirmed").format(month=month),
+        ]
+        formats += [MONEY, DATE, None]
+    header.append(_("Total paid"))
+    formats.append(MONEY)
+    paid: dict[int, dict[int, DuesPayment]] = {}
+    for payment in data.payments:
+        paid.setdefault(payment.member_id, {})[payment.month] = payment
+    rows: list[list[Any]] = []
+    for member in _by_group(data, [m for m in data.members if m.active or m.id in paid]):
+        own = paid.get(member.id or 0, {})
+        row: list[Any] = [member.name, _group(data, member), member.dues_amount]
+        for month in range(1, 13):
+            p = own.get(month)
+            if p is None:
+                row += [None, None, None]
+            else:
+                declared = _local(p.declared_at, tr)
+                row += [
+                    p.amount,
+                    declared.date() if declared else None,
+                    yes_no(p.confirmed_at is not None, tr),
+                ]
+        row.append(sum((p.amount for p in own.values()), Decimal("0.00")))
+        rows.append(row)
+    _sheet(wb, _("Dues register"), header, formats, rows)
+
+
+def attendance_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
+    """出勤: one row per meeting occurrence and expected (or answering) member."""
+    _ = tr.gettext
+    header = [
+        _("Date and time"),
+        _("Event"),
+        _("Event id"),
+        _("Member"),
+        _("Party group"),
+        _("State"),
+        _("Checked in at"),
+        _("Leave reason"),
+    ]
+    formats: list[str | None] = [DATETIME, None, None, None, None, None, DATETIME, None]
+    members = {m.id: m for m in data.members}
+    rows: list[list[Any]] = []
+    for occ in data.occurrences:
+        answers = data.answers.get(occ.id or 0)
+        if answers is None or occ.status == OccurrenceStatus.CANCELLED.value:
+            continue
+        if occ.starts_at > data.ctx.now and not answers:
+            continue  # a future meeting nobody has answered yet
+        expected = audience_of(data.ctx, occ, [m for m in data.members if m.active])
+        known = {m.id for m in expected}
+        ids = [m.id for m in expected] + [i for i in answers if i not in known]
+        item = data.ctx.item(occ.item_id)
+        title = item.title.get(tr.locale_name) if item else occ.item_id
+        for member in _by_group(data, [members[i] for i in ids if i in members]):
+            a = answers.get(member.id or 0)
+            rows.append(
+                [
+                    _local(occ.starts_at, tr),
+                    title,
+                    occ.id,
+                    member.name,
+                    _group(data, member),
+                    state_label(a.state if a else None, tr),
+                    _local(a.checked_in_at, tr) if a else None,
+                    (a.leave_reason if a else None) or None,
+                ]
+            )
+    _sheet(wb, _("Attendance"), header, formats, rows)
+
+
+def talks_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
+    """谈话记录: one row per talk record handed in, by group and quarter."""
+    _ = tr.gettext
+    header = [
+        _("Party group"),
+        _("Quarter"),
+        _("Talks"),
+        _("Participants"),
+        _("Summary"),
+        _("Submitted by"),
+        _("Submitted at"),
+        _("Late"),
+    ]
+    formats: list[str | None] = [None, None, None, None, None, None, DATETIME, None]
+    names = {m.id: m.name for m in data.members}
+    sep = "、" if tr.locale_name == "zh_CN" else ", "
+    group_name = {i: g.name for i, g in data.groups.items()}
+    rows: list[list[Any]] = []
+    for record in sorted(data.talks, key=lambda t: (group_name.get(t.group_id, ""), t.quarter)):
+        people = sorted(names.get(i, "?") for i in data.participants.get(record.id or 0, []))
+        rows.append(
+            [
+                group_name.get(record.group_id, ""),
+                record.quarter,
+                record.talks,
+                sep.join(people),
+                record.summary,
+                names.get(record.submitted_by, ""),
+                _local(record.submitted_at, tr),
+                yes_no(record.late, tr),
+            ]
+        )
+    _sheet(wb, _("Talk records"), header, formats, rows)
+
+
+def plan_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
+    """年度计划: one row per occurrence of the year, with its state."""
+    _ = tr.gettext
+    header = [
+        _("Date"),
+        _("Time"),
+        _("Item"),
+        _("Audience"),
+        _("Agenda"),
+        _("Status"),
+        _("Event id"),
+    ]
+    formats: list[str | None] = [DATE, TIME, None, None, None, None, None]
+    rows: list[list[Any]] = []
+    for occ in data.occurrences:
+        item = data.ctx.item(occ.item_id)
+        local = to_local(occ.starts_at, tr.tz)
+        agenda = item.agenda_for(dt.date.fromisoformat(occ.key)) if item else None
+        if occ.status == OccurrenceStatus.CANCELLED.value:
+            status = _("cancelled")
+        else:
+            status = _("moved") if occ.starts_at != occ.planned_starts_at else _("as planned")
+        rows.append(
+            [
+                local.date(),
+                local.time().replace(tzinfo=None),
+                item.title.get(tr.locale_name) if item else occ.item_id,
+                audience_label(item.audience, tr) if item else "",
+                agenda.get(tr.locale_name) if agenda else None,
+                status,
+                occ.id,
+            ]
+        )
+    _sheet(wb, _("Annual plan"), header, formats, rows)
+
+
+def _by_group(data: RegisterData, members: Sequence[Member]) -> list[Member]:
+    """Members by party group name (no group last), then by name."""
+    return sorted(members, key=lambda m: (_group(data, m) == "", _group(data, m), m.name))
+
+
+def _sheet(
+    wb: Workbook,
+    title: str,
+    header: list[str],
+    formats: Sequence[str | None],
+    rows: list[list[Any]],
+) -> None:
+    """One register: bold frozen header, number formats by column, widths from the content.
+
+    The workbook is write-only (rows stream to the file, a 500-member year stays fast), so
+    widths and panes are set before the first row.
+    """
+    ws = wb.create_sheet(title=title[:31])
+    widths = [_width(h) for h in header]
+    for row in rows:
+        for index, value in enumerate(row):
+            if value is not None:
+                widths[index] = max(widths[index], _width(value))
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = min(width + 2, MAX_WIDTH)
+    ws.freeze_panes = "A2"
+    bold, top = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    ws.append([_cell(ws, h, font=bold, alignment=top) for h in header])
+    formatted = [i for i, f in enumerate(formats) if f is not None]
+    for row in rows:
+        for i in formatted:
+            if row[i] is not None:
+                row[i] = _cell(ws, row[i], number_format=formats[i])
+        ws.append(row)
+
+
+def _cell(ws: Any, value: object, **style: Any) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell
+
+
+def _width(value: object) -> int:
+    """Display width: CJK characters take two columns; dates and money a fixed width."""
+    if isinstance(value, dt.datetime):
+        return 16
+    if isinstance(value, dt.date | dt.time):
+        return 10
+    if isinstance(value, Decimal):
+        return 10
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
