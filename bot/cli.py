@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot import commands
+from bot.logging_setup import configure_logging
 from bot.settings import SettingsError, load_settings
 from scheduler.clock import clock_from_env
 
@@ -56,8 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--branch", metavar="NAME")
         p.add_argument("--year", type=int)
 
+    preview = sub.add_parser("preview", help="every reminder and digest due in a window")
+    preview.add_argument("--branch", required=True, metavar="NAME")
+    preview.add_argument("--from", dest="first", type=_date, required=True, metavar="DATE")
+    preview.add_argument("--to", dest="last", type=_date, required=True, metavar="DATE")
+
     run = sub.add_parser("run", help="run the bot (long polling unless --webhook)")
     run.add_argument("--webhook", metavar="URL")
+
+    export = sub.add_parser("export", help="the registers of a year as an XLSX workbook")
+    export.add_argument("--branch", required=True, metavar="NAME")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx")
+    export.add_argument("--year", type=int)
+
+    backup = sub.add_parser("backup", help="copy the live SQLite database to FILE (online)")
+    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     return parser
 
 
@@ -72,12 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        # httpx logs every request URL, and the URL holds the bot token (PITFALLS 2.11).
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("httpcore").setLevel(logging.WARNING)
+        # key=value lines; the token and webhook secret redacted everywhere (PITFALLS 2.11).
+        secret_settings = (settings.bot_token, settings.webhook_secret)
+        secrets = [v.get_secret_value() for v in secret_settings if v]
+        configure_logging(settings.log_level, fmt=settings.log_format, secrets=secrets)
         env = commands.Env(settings=settings, clock=clock_from_env())
         return _handler(args)(args, env)
     except commands.USER_ERRORS as exc:

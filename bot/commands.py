@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -21,6 +22,7 @@ from scheduler.occurrences import plan_for
 from scheduler.plan import Plan, PlanError, default_plan, load_plan, parse_plan
 from scheduler.recurrence import occurrences, zone
 from storage import repositories as repo
+from storage.backup import BackupError, backup_sqlite
 from storage.db import Database, DatabaseError
 from storage.models import Branch
 
@@ -35,6 +37,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     PlanError,
     RosterError,
     MissingCatalogError,
+    BackupError,
 )
 
 
@@ -193,37 +196,106 @@ def _read(path: Path) -> bytes:
 
 def run_command(args: argparse.Namespace, env: Env) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server with --webhook."""
+    from telegram.error import TelegramError
+
     from bot.app import build_application  # telegram is imported only for this command
     from bot.context import Services
+    from bot.logging_setup import REDACTOR
 
     token = env.settings.token()
     db = env.database()
     db.upgrade()
     app = build_application(Services(settings=env.settings, db=db, clock=env.clock))
     webhook = args.webhook or env.settings.webhook_url
-    if webhook:
-        secret = env.settings.webhook_secret
-        if secret is None:
-            raise CommandError(
-                "webhook mode needs WEBHOOK_SECRET (1-256 chars of A-Z a-z 0-9 _ -)"
-            )
-        app.run_webhook(
+    try:
+        if webhook:
+            _run_webhook(app, webhook, token=token, env=env, db=db)
+        else:
+            app.run_polling(drop_pending_updates=False)
+    except TelegramError as exc:  # e.g. InvalidToken, setWebhook refused: one line, no token
+        reason = REDACTOR.redact(str(exc))
+        raise CommandError(f"Telegram refused to start the bot: {reason}") from None
+    return 0
+
+
+def _run_webhook(app: Any, url: str, *, token: str, env: Env, db: Database) -> None:
+    """Serve `app` behind our webhook server (bot/webhook.py) until SIGTERM/SIGINT."""
+    from bot.webhook import WebhookError, run_webhook, webhook_target
+
+    secret = env.settings.webhook_secret
+    if secret is None:
+        raise CommandError("webhook mode needs WEBHOOK_SECRET (1-256 chars of A-Z a-z 0-9 _ -)")
+    try:
+        run_webhook(
+            app,
+            target=webhook_target(url, token=token),
+            secret=secret.get_secret_value(),
             listen=env.settings.webhook_listen,
             port=env.settings.webhook_port,
-            url_path=token.split(":", 1)[0],
-            webhook_url=webhook,
-            secret_token=secret.get_secret_value(),
-            drop_pending_updates=False,
+            db=db,
         )
-    else:
-        app.run_polling(drop_pending_updates=False)
+    except WebhookError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def backup_command(args: argparse.Namespace, env: Env) -> int:
+    """Copy the live SQLite database to a file (SQLite's online backup)."""
+    result = backup_sqlite(env.settings.database_url, args.file, force=args.force)
+    rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
+    print(f"backup written to {result.path} ({result.size} bytes)")
+    print(f"rows: {rows}")
+    return 0
+
+
+def export_command(args: argparse.Namespace, env: Env) -> int:
+    """Write a branch's registers of the year (dues, attendance, talks, plan) as XLSX."""
+    from bot.services.export import export_branch
+
+    out: Path = args.out
+    if out.suffix.lower() != ".xlsx":
+        raise CommandError(f"--out {out}: the file name must end in .xlsx")
+    year = env.year(args.year) if args.year is not None else None
+    db = env.database()
+    with db.read() as session:
+        branch_id = _branch(session, args.branch).id
+    assert branch_id is not None
+    export = export_branch(db, branch_id=branch_id, now=env.clock.now(), year=year)
+    partial = out.with_name(f".{out.name}.partial")
+    try:  # write beside the target, then rename: never a half-written workbook
+        partial.write_bytes(export.xlsx)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"{out}: registers of {args.branch!r} ({len(export.xlsx)} bytes)")
+    return 0
+
+
+def preview_command(args: argparse.Namespace, env: Env) -> int:
+    """Print every reminder and digest the window would bring; send and store nothing."""
+    from bot.preview import PreviewError, preview_report
+
+    try:
+        text = preview_report(
+            env.database(),
+            branch_name=args.branch,
+            first=args.first,
+            last=args.last,
+            now=env.clock.now(),
+        )
+    except PreviewError as exc:
+        raise CommandError(str(exc)) from None
+    print(text)
     return 0
 
 
 TOP: dict[str, Command] = {
     "init": init_command,
+    "preview": preview_command,
     "run": run_command,
     "import": import_command,
+    "backup": backup_command,
+    "export": export_command,
 }
 
 PLAN: dict[str, Command] = {

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Reminder fan-out pacing (Telegram: ~30 msg/s overall, 1/s per chat, 20/min per group).
+    send_rate_per_s: float = Field(default=25.0, gt=0)
+    private_rate_per_s: float = Field(default=1.0, gt=0)
+    group_rate_per_min: float = Field(default=20.0, gt=0)
+    # How often the dispatcher's safety sweep runs, in seconds.
+    dispatch_interval_s: float = Field(default=30.0, gt=0)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("default_timezone")
     @classmethod
