@@ -59,6 +59,12 @@ def catalog(locale: str) -> Translations:
     return Translations(buffer, domain=DOMAIN)
 
 
+@functools.cache
+def _babel_locale(name: str) -> Locale:
+    """Parse a locale once; renderers ask for it thousands of times per long answer."""
+    return Locale.parse(name)
+
+
 def normalize_locale(value: str | None, default: str = "zh_CN") -> str:
     """Map a Telegram language code or a setting to one of the supported locales."""
     if not value:
@@ -83,7 +89,7 @@ class Translator:
     @property
     def locale(self) -> Locale:
         """The Babel locale."""
-        return Locale.parse(self.locale_name)
+        return _babel_locale(self.locale_name)
 
     def gettext(self, message: str) -> str:
         """Translate one message."""

@@ -84,10 +84,11 @@ def problems(template: Catalog) -> list[str]:
         for path in fragments(locale):
             with path.open("rb") as f:
                 for message in read_po(f, locale=locale):
-                    if message.id and message.id in seen:
-                        first = seen[message.id].name
+                    key = (message.id, message.context)
+                    if message.id and key in seen:
+                        first = seen[key].name
                         found.append(f"{locale}: {message.id!r} in both {first} and {path.name}")
-                    seen.setdefault(message.id, path)
+                    seen.setdefault(key, path)
         catalog = merged(locale)
         for message in template:
             if not message.id:

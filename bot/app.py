@@ -1,0 +1,89 @@
+"""Builds the python-telegram-bot Application: the only place handlers are registered.
+
+`branchbot run` and the tests use this same function, so tests exercise the production wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+
+from bot import reminders_job
+from bot.context import BranchContext, Services
+from bot.handlers import (
+    attendance,
+    conversation,
+    dues,
+    errors,
+    gate,
+    members,
+    onboarding,
+    secretary,
+    talks,
+)
+
+log = logging.getLogger(__name__)
+
+BranchApp = Application[Any, BranchContext, Any, Any, Any, Any]
+
+
+def build_application(
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> BranchApp:
+    """Wire the bot: gates first, then commands and buttons by feature, then errors."""
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token())
+        .base_url(settings.telegram_api_base)
+        .context_types(ContextTypes(context=BranchContext))
+        # Two lanes: paced bulk fan-out, immediate answers; 429s retried (PITFALLS 2.1).
+        .rate_limiter(reminders_job.rate_limiter(settings))
+        .post_init(_post_init)
+    )
+    if settings.telegram_api_file_base:
+        builder = builder.base_file_url(settings.telegram_api_file_base)
+    if request is not None:  # tests: the in-process fake Bot API
+        builder = builder.request(request)
+    else:  # a bounded pool: httpx scans every pooled connection on each request (CPU)
+        builder = builder.connection_pool_size(reminders_job.CONNECTION_POOL_SIZE)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app: BranchApp = builder.build()
+    app.bot_data["services"] = services
+    reminders_job.attach(app, services)  # the reminder engine sends through this bot
+
+    # group -1: who is this? (member, role, language) — resolved once per update
+    app.add_handler(TypeHandler(Update, gate.identify_sender), group=-1)
+
+    # group 0: commands and buttons, by feature
+    onboarding.register(app)
+    secretary.register(app)  # before members: its `/me export` filter must see /me first
+    members.register(app)
+    attendance.register(app)  # meeting buttons: attend, leave, check in, leave decisions, 补课
+    dues.register(app)  # /dues and its buttons
+    talks.register(app)  # /talks and its buttons
+    # /cancel, the next private message of a multi-step flow, and the catch-all for buttons
+    # that no feature produced (its pattern matches only those, so its place does not matter)
+    conversation.register(app, db=services.db, clock=services.clock)
+
+    app.add_error_handler(errors.report_error)
+    return app
+
+
+async def _post_init(app: BranchApp) -> None:
+    """Start-up work that needs the bot: command menus."""
+    await onboarding.set_command_menus(app.bot, app.bot_data["services"])
+    await reminders_job.start(app)  # the dispatch sweep; SIGTERM hands back unsent rows
