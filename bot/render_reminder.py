@@ -166,11 +166,13 @@ def _meeting_state(view: ReminderView, tr: Translator) -> str:
 
 def reminder_buttons(view: ReminderView, tr: Translator) -> list[list[ButtonSpec]]:
     """The inline buttons of a reminder (rows), empty when there is nothing left to do."""
-    if view.cancelled or view.now >= view.starts_at + CHECK_IN_CLOSES:
+    if view.cancelled:
         return []
     occ = view.occurrence_id
     match view.item_kind:
         case "meeting":
+            if view.now >= view.starts_at + CHECK_IN_CLOSES:
+                return []  # the meeting is over; dues and talk records may still come late
             attend = ButtonSpec(tr.pgettext("button", "Attend"), button("at", occ))
             leave = ButtonSpec(tr.pgettext("button", "Request leave"), button("lv", occ))
             rows = [[attend, leave]]

@@ -98,9 +98,9 @@ def api() -> FakeTelegram:
 @pytest.fixture
 async def harness(db: Database, clock: FrozenClock, api: FakeTelegram) -> AsyncIterator[Harness]:
     """The real Application wired to the fake API, on each database backend."""
-    from tests.harness import Harness, test_settings
+    from tests.harness import Harness, settings_for
 
-    h = Harness(db, clock, api, test_settings(api))
+    h = Harness(db, clock, api, settings_for(api))
     await h.start()
     try:
         yield h

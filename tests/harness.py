@@ -18,7 +18,7 @@ from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
 
 
-def test_settings(api: FakeTelegram, **overrides: Any) -> Settings:
+def settings_for(api: FakeTelegram, **overrides: Any) -> Settings:
     """Settings for tests: no .env, the fake's token, predictable defaults."""
     values: dict[str, Any] = {
         "bot_token": api.token,

@@ -411,7 +411,7 @@ async def fresh_bot() -> AsyncIterator[Bot]:
     )
     with db.transaction() as s:
         sync_occurrences(s, s.exec(select(Branch)).one(), year=2026, now=NOW)
-    h = harness_module.Harness(db, clock, api, harness_module.test_settings(api))
+    h = harness_module.Harness(db, clock, api, harness_module.settings_for(api))
     await h.start()
     try:
         yield Bot(h)
@@ -427,7 +427,7 @@ def commands() -> list[str]:
         Database("sqlite://"),
         FrozenClock(NOW),
         FakeTelegram(),
-        harness_module.test_settings(FakeTelegram()),
+        harness_module.settings_for(FakeTelegram()),
     )
     return registered_commands(h.app)
 
@@ -439,7 +439,7 @@ def buttons_registered() -> bool:
         Database("sqlite://"),
         FrozenClock(NOW),
         FakeTelegram(),
-        harness_module.test_settings(FakeTelegram()),
+        harness_module.settings_for(FakeTelegram()),
     )
     return has_callback_handlers(h.app)
 

@@ -85,7 +85,7 @@ async def app(
     fake: FakeBotApiServer, sqlite_db: Database, clock: FrozenClock
 ) -> AsyncIterator[BranchApp]:
     """The production Application talking HTTP to the fake."""
-    settings = harness.test_settings(fake.core, telegram_api_base=fake.base_url)
+    settings = harness.settings_for(fake.core, telegram_api_base=fake.base_url)
     application = build_application(Services(settings=settings, db=sqlite_db, clock=clock))
     yield application
     if application._initialized:  # the test may not have got that far

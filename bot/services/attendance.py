@@ -71,6 +71,22 @@ def check_in_closes(starts_at: dt.datetime) -> dt.datetime:
     return starts_at + CHECK_IN_CLOSES
 
 
+_NOT_ABSENT = frozenset(
+    {
+        AttendanceState.PRESENT.value,
+        AttendanceState.LEAVE_APPROVED.value,
+        AttendanceState.LEAVE_REQUESTED.value,  # an undecided request counts as leave
+    }
+)
+
+
+def effective_state(state: str | None, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
+    """The state to show: once check-in has closed, neither a check-in nor leave is absent."""
+    if now >= check_in_closes(starts_at) and state not in _NOT_ABSENT:
+        return AttendanceState.ABSENT.value
+    return state
+
+
 def attendance_row(
     session: Session, occurrence_id: int, member_id: int, state: str, now: dt.datetime
 ) -> Attendance | None:

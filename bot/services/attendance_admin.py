@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from bot.services.attendance import effective_state
 from bot.services.branch_year import (
     BranchYear,
     audience_of,
@@ -189,7 +190,11 @@ def _roster(session: Session, ctx: BranchYear, occ: Occurrence) -> Roster:
             name=m.name,
             group=groups[m.group_id].name if m.group_id in groups else "",
             full=m.status == MemberStatus.FULL.value,
-            state=a.state if (a := answers.get(m.id or 0)) else None,
+            state=effective_state(
+                a.state if (a := answers.get(m.id or 0)) else None,
+                starts_at=occ.starts_at,
+                now=ctx.now,
+            ),
             leave_reason=a.leave_reason if a else None,
             checked_in_at=a.checked_in_at if a else None,
         )

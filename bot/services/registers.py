@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from bot.i18n import Translator
 from bot.plan_view import audience_label
 from bot.render_secretary import state_label, yes_no
+from bot.services.attendance import effective_state
 from bot.services.branch_year import BranchYear, audience_of
 from scheduler.recurrence import to_local
 from storage.models import (
@@ -139,7 +140,12 @@ def attendance_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
                     occ.id,
                     member.name,
                     _group(data, member),
-                    state_label(a.state if a else None, tr),
+                    state_label(
+                        effective_state(
+                            a.state if a else None, starts_at=occ.starts_at, now=data.ctx.now
+                        ),
+                        tr,
+                    ),
                     _local(a.checked_in_at, tr) if a else None,
                     (a.leave_reason if a else None) or None,
                 ]

@@ -55,7 +55,7 @@ class World:
         SQLModel.metadata.create_all(self.db.engine)
         self.clock = FrozenClock(NOW)
         api = FakeTelegram()
-        self.h = Harness(self.db, self.clock, api, harness_module.test_settings(api))
+        self.h = Harness(self.db, self.clock, api, harness_module.settings_for(api))
         self.errors: list[BaseException] = []
         self.loop.run_until_complete(self._setup())
 

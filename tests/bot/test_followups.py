@@ -27,7 +27,7 @@ LI, SUN, LEADER, SECRETARY = 1001, 1002, 2001, 9001
 @pytest.fixture
 async def harness(db: Database, clock: FrozenClock, api: FakeTelegram) -> AsyncIterator[Harness]:
     """The real Application, paced fast: these tests are about who is reminded, not when."""
-    settings = harness_module.test_settings(
+    settings = harness_module.settings_for(
         api, send_rate_per_s=1000.0, private_rate_per_s=1000.0, group_rate_per_min=6000.0
     )
     h = Harness(db, clock, api, settings)

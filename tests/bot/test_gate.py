@@ -13,7 +13,7 @@ from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
 from tests.harness import Harness, seed_branch
-from tests.harness import test_settings as settings_for
+from tests.harness import settings_for as settings_for
 
 
 async def test_start_without_token_explains_and_stores_nothing(harness: Harness) -> None:

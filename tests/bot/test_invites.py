@@ -29,7 +29,7 @@ from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
 from tests.harness import Harness, seed_branch
-from tests.harness import test_settings as settings_for
+from tests.harness import settings_for as settings_for
 
 LINK = re.compile(r"https://t\.me/branchbot_test\?start=([A-Za-z0-9_-]+)")
 SECRETARY, MEMBER, NEWCOMER = 9001, 1001, 2002

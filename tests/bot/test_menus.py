@@ -14,7 +14,7 @@ from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
 from tests.harness import Harness, seed_branch
-from tests.harness import test_settings as settings_for
+from tests.harness import settings_for as settings_for
 
 ADMIN = 777
 PRIVATE = {"type": "all_private_chats"}

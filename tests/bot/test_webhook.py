@@ -95,7 +95,7 @@ class Served:
 
 
 async def _serve(db: Database, clock: FrozenClock, api: FakeTelegram) -> AsyncIterator[Served]:
-    settings = harness.test_settings(api)
+    settings = harness.settings_for(api)
     app = build_application(
         Services(settings=settings, db=db, clock=clock),
         request=api.request(),

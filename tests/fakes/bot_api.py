@@ -564,6 +564,11 @@ class FakeTelegram:
                 best = max(best, end - start + 1)
         return best
 
+    def messages_in(self, chat_id: int) -> dict[int, JSONDict]:
+        """Every message the bot has in ``chat_id``, by message id, as they are now."""
+        with self._lock:
+            return copy.deepcopy(self._messages.get(chat_id, {}))
+
     def last_message(self, chat_id: int) -> JSONDict | None:
         """Return the newest message the bot has in ``chat_id``, as it is now (after edits)."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -434,3 +435,35 @@ async def test_a_branch_with_a_broken_plan_does_not_stop_the_others(db: Database
     notifier = ScriptedNotifier()
     report = await dispatcher(db, notifier).run_once(T0)
     assert notifier.chats() == [10001] and report.error is None
+
+
+async def test_a_fan_out_in_short_slices_still_sends_everyone_once(db: Database) -> None:
+    """Each run stops after its slice and hands queued rows back; the next run goes on."""
+    seed(db, members=60, plan=meeting_plan())
+
+    class Slow(ScriptedNotifier):
+        async def deliver(self, item):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.002)
+            return await super().deliver(item)
+
+    notifier = Slow()
+    d = dispatcher(db, notifier, slice_seconds=0.02, batch=10, concurrency=2)
+    runs = 0
+    report = await d.run_once(T0)
+    while report.more:
+        runs += 1
+        report = await d.run_once(T0 + dt.timedelta(seconds=runs))
+    assert runs >= 2
+    assert sorted(notifier.chats()) == list(range(10001, 10061))
+    assert {r.status for r in deliveries(db)} == {"sent"}
+    assert all(r.attempts == 1 for r in deliveries(db))  # handed-back rows were not attempted
+
+
+async def test_december_reminders_for_january_events_are_sent(db: Database) -> None:
+    seed(db, members=1, plan=meeting_plan(day=2))
+    notifier = ScriptedNotifier()
+    await dispatcher(db, notifier).run_once(dt.datetime(2026, 12, 30, 1, 0, tzinfo=UTC))
+    [item] = notifier.delivered
+    with db.read() as s:
+        occ = s.get(Occurrence, item.occurrence_id)
+        assert occ is not None and occ.key == "2027-01-02"
