@@ -157,17 +157,27 @@ def panel_text(roster: Roster, member_id: int, tr: Translator) -> str:
     return "\n".join(lines)
 
 
+_MAKE_UP_STATES = frozenset({"absent", "leave_approved", "leave_requested"})
+
+
 def panel_keyboard(roster: Roster, member_id: int, tr: Translator) -> Keyboard:
-    """Present / on leave / absent, and back to the roster page."""
+    """Present / on leave / absent, a make-up session (补课) if missed, back to the roster."""
     occ = roster.occurrence_id
-    return [
+    rows: Keyboard = [
         [
             ("✅ " + state_label("present", tr), button("mk", occ, member_id, 1)),
             ("🟡 " + state_label("leave_approved", tr), button("mk", occ, member_id, 2)),
             ("❌ " + state_label("absent", tr), button("mk", occ, member_id, 3)),
-        ],
-        [("◀ " + tr.gettext("Back to the roster"), button("mk", occ, member_id, SHOW_PAGE))],
+        ]
     ]
+    line = next((x for x in roster.lines if x.member_id == member_id), None)
+    if line is not None and line.state in _MAKE_UP_STATES:
+        label = "📚 " + tr.gettext("Record a make-up session (补课)")
+        rows.append([(label, button("mu", occ, member_id))])
+    rows.append(
+        [("◀ " + tr.gettext("Back to the roster"), button("mk", occ, member_id, SHOW_PAGE))]
+    )
+    return rows
 
 
 ATTENDANCE_ERRORS = {

@@ -366,3 +366,44 @@ async def test_digest_is_for_the_secretary(harness: Harness) -> None:
     branch(harness.db)
     await harness.feed(updates.command("digest", user_id=LI))
     assert "not available to your role" in harness.last_reply(LI)
+
+
+async def test_absent_member_can_be_marked_as_made_up_from_the_roster(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    """补课: the roster's panel of an absent member leads to the make-up note."""
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    clock.current = START + dt.timedelta(days=1)  # the meeting is over: Li is absent
+    await harness.feed(updates.command("attendance", f"#{meeting.id}", user_id=SECRETARY))
+    shown = harness.api.last_message(SECRETARY)
+    assert shown is not None
+    tap = {"user_id": SECRETARY, "message_id": shown["message_id"]}
+    await harness.feed(updates.callback_query(f"mk1:{meeting.id}:{ids['Member Li']}:4", **tap))
+    panel = harness.api.last_message(SECRETARY)
+    assert panel is not None
+    make_up = f"mu1:{meeting.id}:{ids['Member Li']}"
+    assert make_up in dict(_keyboard(panel)).values()
+    await harness.feed(updates.callback_query(make_up, **tap))
+    await harness.feed(
+        updates.message("Studied the minutes with the group leader", user_id=SECRETARY)
+    )
+    with harness.db.read() as s:
+        row = s.exec(select(Attendance).where(Attendance.member_id == ids["Member Li"])).one()
+    assert row.made_up_at is not None
+    assert row.made_up_note == "Studied the minutes with the group leader"
+
+
+async def test_present_member_has_no_make_up_button(harness: Harness, clock: FrozenClock) -> None:
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    answer(harness.db, meeting.id, ids["Member Li"], "present", checked_in_at=START)
+    clock.current = START + dt.timedelta(days=1)
+    await harness.feed(updates.command("attendance", f"#{meeting.id}", user_id=SECRETARY))
+    shown = harness.api.last_message(SECRETARY)
+    assert shown is not None
+    tap = {"user_id": SECRETARY, "message_id": shown["message_id"]}
+    await harness.feed(updates.callback_query(f"mk1:{meeting.id}:{ids['Member Li']}:4", **tap))
+    panel = harness.api.last_message(SECRETARY)
+    assert panel is not None
+    assert not any(data.startswith("mu1:") for _, data in _keyboard(panel))
