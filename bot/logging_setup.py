@@ -44,7 +44,8 @@ _MIN_SECRET: Final = 8  # shorter values would redact ordinary words
 # Loggers that must stay quiet whatever LOG_LEVEL says: httpx/httpcore log URLs (with the
 # token); APScheduler logs every run of the dispatcher tick at INFO; tornado.access logs
 # every webhook request.
-QUIET: Final = ("httpx", "httpcore", "apscheduler", "tornado.access")
+# alembic logs every migration step at INFO on every command that checks the schema.
+QUIET: Final = ("httpx", "httpcore", "apscheduler", "tornado.access", "alembic")
 
 LogFormat = Literal["text", "json"]
 
