@@ -49,13 +49,16 @@ from scheduler.ledger import AMBIGUOUS, MIGRATED, Claimed, NewRow, Settle
 from scheduler.notify import Kind, Notifier, Outcome, Outgoing, Status
 from scheduler.occurrences import sync_occurrences
 from scheduler.plan import PlanError
-from scheduler.sweep import branch_plan, due_now, load_facts
+from scheduler.sweep import branch_plan, due_now, load_facts, rule_span
 from storage.db import Database
 from storage.models import Branch, DeliveryStatus, Member, Occurrence, OccurrenceStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-AMBIGUOUS_PAUSE = dt.timedelta(seconds=5)  # before the one retry of a send that may have arrived
+# Before the one retry of a send that may have arrived.
+AMBIGUOUS_PAUSE = dt.timedelta(seconds=5)
+# A fan-out's continuation runs skip the sweep unless something falls due or this much passed.
+SWEEP_AT_LEAST_EVERY = dt.timedelta(seconds=60)
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Dispatcher:
         self._first_sweep = True
         self._since: dt.datetime | None = None
         self._next_due: dt.datetime | None = None
+        self._continuing = False  # the last run stopped because its slice was over
         self._synced: set[tuple[int, int, str, str]] = set()
         self._names: dict[int, str] = {}
         self._blocked_chats: set[int] = set()
@@ -154,9 +158,11 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            await self._in_thread(self._sweep, now, report)
+            if self._needs_sweep(now):
+                await self._in_thread(self._sweep, now, report)
             if not self._stopping:
                 await self._send(now, started, report)
+            self._continuing = report.more
         except SQLAlchemyError as exc:
             log.exception("reminder dispatch failed; retrying at the next tick")
             report.error = str(exc).splitlines()[0][:200]
@@ -166,6 +172,13 @@ class Dispatcher:
         return report
 
     # ------------------------------------------------------------------ sweep
+
+    def _needs_sweep(self, now: dt.datetime) -> bool:
+        """Sweep every run, except a fan-out's continuations while nothing new falls due."""
+        if not self._continuing or self._since is None:
+            return True
+        recent = abs(now - self._since) < SWEEP_AT_LEAST_EVERY
+        return not (recent and (self._next_due is None or now < self._next_due))
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking DB work off the event loop, one piece at a time."""

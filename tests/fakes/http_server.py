@@ -121,6 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
     """Serves ``/bot<token>/<method>`` from the owner's core."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body are written separately: without TCP_NODELAY each answer waits ~40 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
