@@ -221,6 +221,8 @@ def nudge_text(payload: Mapping[str, Any], tr: Translator) -> str:
                     quarters=quarters or "-"
                 )
             )
+        elif reason == "quorum":
+            return quorum_warning_text(payload, tr)
         elif reason == "absence":
             n = int(payload.get("absences", 1))
             lines.append(
@@ -232,6 +234,24 @@ def nudge_text(payload: Mapping[str, Any], tr: Translator) -> str:
             )
     lines.append(_("Send /me to see what is outstanding."))
     return "\n".join(lines)
+
+
+def quorum_warning_text(payload: Mapping[str, Any], tr: Translator) -> str:
+    """The secretary's warning that a general members' meeting may lack its quorum."""
+    _ = tr.gettext
+    title = payload.get("title_en") if tr.locale_name == "en" else payload.get("title_zh_CN")
+    starts_at = dt.datetime.fromisoformat(str(payload["starts_at"]))
+    return _(
+        "Quorum at risk: {title} on {when}. So far {counted} of the {needed} full members "
+        "needed have said they will attend ({entitled} full members may vote). "
+        "Send /attendance to see who has not answered."
+    ).format(
+        title=title,
+        when=tr.when(starts_at),
+        counted=payload.get("counted", 0),
+        needed=payload.get("needed", 0),
+        entitled=payload.get("entitled", 0),
+    )
 
 
 def _month(raw: object, tr: Translator) -> str:

@@ -234,10 +234,11 @@ class Dispatcher:
         """Materialise the occurrence rows of the years around `now`, once per plan version."""
         assert branch.id is not None
         today = local_day(now, branch.timezone)
+        before, after = rule_span(branch_plan(branch))
         years = {today.year}
-        if today.month == 12 and today.day > 20:
-            years.add(today.year + 1)  # December reminders for January events
-        if today.month == 1 and today.day <= 20:
+        if (dt.date(today.year, 12, 31) - today).days < max(40, before + 2):
+            years.add(today.year + 1)  # reminders in December for January's events
+        if (today - dt.date(today.year, 1, 1)).days < after + self.skip_lookback.days + 2:
             years.add(today.year - 1)  # follow-ups of December's dues and records
         digest = hashlib.sha1((branch.plan_toml or "").encode(), usedforsecurity=False).hexdigest()
         for year in sorted(years):
@@ -544,6 +545,8 @@ def _new_row(p: PlannedReminder, status: str) -> NewRow:
         payload["rule"] = p.rule_index
     if p.item_kind is not None:
         payload["item_kind"] = p.item_kind
+    if p.payload:
+        payload.update(p.payload)
     error = None
     if status == DeliveryStatus.SKIPPED.value:
         error = "too late: the bot was offline until after the event began or the deadline passed"

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from scheduler.audience import GROUP_CHAT_AUDIENCES, LEADERSHIP, in_audience
 from scheduler.notify import Kind
@@ -146,6 +147,8 @@ class PlannedReminder:
     item_id: str | None = None
     item_kind: str | None = None  # meeting, dues, talks, paperwork
     expires_at: dt.datetime | None = None
+    # Facts the message needs beyond the occurrence (stored in the ledger row's payload).
+    payload: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def to_group(self) -> bool:

@@ -33,9 +33,13 @@ from scheduler.due import (
 )
 from scheduler.ledger import existing_keys
 from scheduler.plan import Plan, default_plan, parse_plan
+from scheduler.quorum_watch import quorum_warnings
 from storage.models import Attendance, Branch, DuesPayment, Member, Occurrence, TalkRecord
 
 _MARGIN = dt.timedelta(days=2)  # zone offsets and a rule's local time, with room to spare
+
+
+QUORUM_LOOKAHEAD = dt.timedelta(hours=6)  # how far ahead the next quorum warning is looked for
 
 
 @functools.lru_cache(maxsize=64)
@@ -208,6 +212,10 @@ def due_now(session: Session, facts: Facts, *, now: dt.datetime, since: dt.datet
             upcoming.append(digest_at + dt.timedelta(days=7))
         else:
             upcoming.append(digest_at)
+    plans = {view.facts.id: view.plan for view in facts.branches}
+    warnings, later = quorum_warnings(session, plans, now=now, horizon=QUORUM_LOOKAHEAD)
+    planned.extend(warnings)
+    upcoming.extend(later)
     keys = existing_keys(
         session,
         occurrence_ids={p.occurrence_id for p in planned if p.occurrence_id is not None},

@@ -1,0 +1,74 @@
+"""The secretary is warned 3 days before a general members' meeting whose quorum is at risk."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.ratelimit import BranchRateLimiter
+from storage.models import Delivery
+from tests.bot.secretary_data import (
+    COMMITTEE,
+    LEADER,
+    LI,
+    QIAN,
+    SECRETARY,
+    ZHAO,
+    answer,
+    branch,
+    occ,
+)
+from tests.fakes.clock import FrozenClock
+from tests.harness import Harness
+
+START = dt.datetime(2026, 3, 13, 7, 0, tzinfo=dt.UTC)  # the Q1 general meeting, 15:00 Shanghai
+WARN_AT = START - dt.timedelta(days=3)
+
+
+async def _run(h: Harness, now: dt.datetime) -> None:
+    for chat in (SECRETARY, COMMITTEE, LEADER, LI, ZHAO, QIAN):
+        h.api.started(chat)
+    dispatcher = h.services.dispatcher
+    assert dispatcher is not None
+    limiter = h.app.bot.rate_limiter
+    assert isinstance(limiter, BranchRateLimiter)
+    limiter.private_interval = 0.0
+    for _ in range(5):
+        report = await dispatcher.run_once(now)
+        if not report.more:
+            return
+
+
+def _warnings(h: Harness) -> list[str]:
+    return [t for t in h.replies_to(SECRETARY) if t.startswith("Quorum at risk")]
+
+
+async def test_secretary_is_warned_once_when_answers_fall_short(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    answer(harness.db, meeting.id, ids["Member Li"], "attending")
+    await _run(harness, WARN_AT - dt.timedelta(minutes=1))
+    assert _warnings(harness) == []  # not yet
+    await _run(harness, WARN_AT)
+    await _run(harness, WARN_AT + dt.timedelta(hours=1))
+    [warning] = _warnings(harness)
+    assert "1 of the 4 full members needed" in warning
+    assert "Fri, Mar 13, 2026 15:00" in warning
+    with harness.db.read() as s:
+        rows = s.exec(select(Delivery).where(Delivery.key.startswith("qw:"))).all()  # type: ignore[attr-defined]
+    assert [(r.member_id, r.status) for r in rows] == [(ids["Secretary Wang"], "sent")]
+    assert all("Quorum" not in t for chat in (LI, ZHAO, QIAN) for t in harness.replies_to(chat))
+
+
+async def test_no_warning_when_enough_have_said_they_will_attend(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    for name in ("Secretary Wang", "Committee Sun", "Member Li", "Member Zhao"):
+        answer(harness.db, meeting.id, ids[name], "attending")
+    await _run(harness, WARN_AT + dt.timedelta(minutes=5))
+    assert _warnings(harness) == []
