@@ -39,11 +39,13 @@ from telegram.ext import ExtBot
 from bot.i18n import Translator, translator
 from bot.keyboards import reminder_keyboard
 from bot.ratelimit import BULK, SendAborted, retry_seconds
-from bot.render_digest import digest_messages
+from bot.render_digest_now import digest_text as digest_with_quorum
 from bot.render_reminder import CHECK_IN_CLOSES, reminder_text
 from bot.render_util import split_message
+from bot.services.digest_now import DigestNow
+from bot.services.quorum import quorum_warnings
 from bot.services.reminders import ReminderView, ViewRequest, build_reminder_views
-from scheduler.digest import Digest, build_digest, digest_facts
+from scheduler.digest import build_digest, digest_facts
 from scheduler.notify import Kind, Outcome, Outgoing
 from storage.db import Database
 from storage.models import Branch, Member
@@ -61,7 +63,7 @@ class TelegramNotifier:
         self.db = db
         self.default_locale = default_locale
         self._views: dict[int, ReminderView] = {}
-        self._digests: dict[int, Digest] = {}
+        self._digests: dict[int, DigestNow] = {}
         self._readers: dict[int, Translator] = {}  # delivery id -> recipient's translator
         self._rendered: dict[
             tuple[object, ...], tuple[list[str], InlineKeyboardMarkup | None]
@@ -120,12 +122,16 @@ class TelegramNotifier:
                     locale, branch.timezone, default_locale=self.default_locale
                 )
                 if i.kind == Kind.DIGEST and not self._fresh_digest(i.branch_id, now):
-                    self._digests[i.branch_id] = build_digest(digest_facts(session, branch, now))
+                    # The weekly digest carries the quorum warnings of the next 3 days, as /digest.
+                    self._digests[i.branch_id] = DigestNow(
+                        digest=build_digest(digest_facts(session, branch, now)),
+                        quorum=quorum_warnings(session, i.branch_id, now),
+                    )
 
     def _fresh_digest(self, branch_id: int, now: dt.datetime) -> bool:
         """Whether the branch's digest was built in the last minute (a fan-out reuses it)."""
-        digest = self._digests.get(branch_id)
-        return digest is not None and abs(now - digest.now) < DIGEST_REUSE
+        view = self._digests.get(branch_id)
+        return view is not None and abs(now - view.digest.now) < DIGEST_REUSE
 
     # ------------------------------------------------------------------ deliver
 
@@ -162,7 +168,7 @@ class TelegramNotifier:
             tr = self._readers.pop(item.delivery_id, None)
             if digest is None or tr is None:
                 return Outcome.skipped("branch gone")
-            return digest_messages(digest, tr), None
+            return split_message(digest_with_quorum(digest, tr)), None
         if item.kind == Kind.NUDGE:
             tr = self._readers.pop(item.delivery_id, None)
             if tr is None:

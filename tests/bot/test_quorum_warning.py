@@ -7,7 +7,7 @@ import datetime as dt
 from sqlmodel import select
 
 from bot.ratelimit import BranchRateLimiter
-from storage.models import Delivery
+from storage.models import Delivery, Occurrence
 from tests.bot.secretary_data import (
     COMMITTEE,
     LEADER,
@@ -72,3 +72,26 @@ async def test_no_warning_when_enough_have_said_they_will_attend(
         answer(harness.db, meeting.id, ids[name], "attending")
     await _run(harness, WARN_AT + dt.timedelta(minutes=5))
     assert _warnings(harness) == []
+
+
+async def test_weekly_digest_warns_of_a_meeting_within_three_days(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    """The Monday digest carries the same quorum warning as /digest."""
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    monday = dt.datetime(2026, 3, 9, 0, 0, tzinfo=dt.UTC)  # 08:00 Shanghai
+    with harness.db.transaction() as s:  # moved to Wednesday 15:00: two days after the digest
+        row = s.get(Occurrence, meeting.id)
+        assert row is not None
+        row.starts_at = dt.datetime(2026, 3, 11, 7, 0, tzinfo=dt.UTC)
+        row.ends_at = row.starts_at + dt.timedelta(hours=2)
+        row.changed_at = monday - dt.timedelta(days=7)
+        s.add(row)
+    await _run(harness, monday)
+    digests = [t for t in harness.replies_to(SECRETARY) if t.startswith("Weekly digest")]
+    assert len(digests) == 1
+    assert (
+        f"⚠ Quorum at risk: General members' meeting on Wed, Mar 11, 2026 15:00 (#{meeting.id})"
+        in (digests[0])
+    )
