@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
 from scheduler.due import PlannedReminder
-from scheduler.plan import Plan
-from scheduler.quorum import QUORUM_ITEMS, WARN_DAYS, quorum
+from scheduler.plan import Plan, PlanItem
+from scheduler.quorum import QUORUM_ITEMS, WARN_DAYS, Quorum, quorum
 from storage.models import Attendance, Member, Occurrence, OccurrenceStatus, Role
 
 WARNING = dt.timedelta(days=WARN_DAYS)
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """A general members' meeting whose answers so far fall short of its quorum."""
+
+    occurrence: Occurrence
+    item: PlanItem
+    standing: Quorum
+    secretaries: list[Member]
 
 
 def quorum_key(occurrence_id: int, member_id: int) -> str:
@@ -28,83 +39,98 @@ def quorum_key(occurrence_id: int, member_id: int) -> str:
     return f"qw:{occurrence_id}:m{member_id}"
 
 
-def quorum_warnings(
-    session: Session, plans: dict[int, Plan], *, now: dt.datetime, horizon: dt.timedelta
-) -> tuple[list[PlannedReminder], list[dt.datetime]]:
-    """Warnings due now (quorum at risk), and the instants of those still to come (3 queries)."""
-    occs = session.exec(
+def _meetings(
+    session: Session, branch_ids: Iterable[int], *, after: dt.datetime, until: dt.datetime
+) -> Sequence[Occurrence]:
+    """Scheduled occurrences that need a quorum, starting in (after, until]."""
+    return session.exec(
         select(Occurrence).where(
-            col(Occurrence.branch_id).in_(list(plans)),
+            col(Occurrence.branch_id).in_(list(branch_ids)),
             col(Occurrence.item_id).in_(list(QUORUM_ITEMS)),
             Occurrence.status == OccurrenceStatus.SCHEDULED.value,
-            Occurrence.starts_at > now,
-            Occurrence.starts_at <= now + WARNING + horizon,
+            Occurrence.starts_at > after,
+            Occurrence.starts_at <= until,
         )
     ).all()
-    due = [o for o in occs if o.starts_at - WARNING <= now]
-    upcoming = [o.starts_at - WARNING for o in occs if o.starts_at - WARNING > now]
-    if not due:
-        return [], upcoming
+
+
+def meetings_at_risk(
+    session: Session, plans: Mapping[int, Plan], *, now: dt.datetime
+) -> list[AtRisk]:
+    """Meetings starting within WARN_DAYS of `now` that are short of quorum (3 queries).
+
+    The one loader behind the secretary's warning (below), the weekly digest and /digest.
+    """
+    occs = _meetings(session, plans, after=now, until=now + WARNING)
+    if not occs:
+        return []
     members: dict[int, list[Member]] = defaultdict(list)
     for m in session.exec(
-        select(Member).where(col(Member.branch_id).in_({o.branch_id for o in due}))
+        select(Member).where(col(Member.branch_id).in_({o.branch_id for o in occs}))
     ).all():
         if m.active:
             members[m.branch_id].append(m)
     answers: dict[int, dict[int, Attendance]] = defaultdict(dict)
     for a in session.exec(
-        select(Attendance).where(col(Attendance.occurrence_id).in_([o.id for o in due]))
+        select(Attendance).where(col(Attendance.occurrence_id).in_([o.id for o in occs]))
     ).all():
         answers[a.occurrence_id][a.member_id] = a
+    found = []
+    for occ in occs:
+        assert occ.id is not None
+        try:
+            item = plans[occ.branch_id].item(occ.item_id)
+        except KeyError:
+            continue
+        everyone = members[occ.branch_id]
+        audience = [m for m in everyone if in_audience(item.audience, m.role, m.group_id)]
+        standing = quorum(audience, answers[occ.id], starts_at=occ.starts_at, now=now)
+        if not standing.reached:
+            secretaries = [m for m in everyone if m.role == Role.SECRETARY.value]
+            found.append(AtRisk(occ, item, standing, secretaries))
+    return found
+
+
+def quorum_warnings(
+    session: Session, plans: dict[int, Plan], *, now: dt.datetime, horizon: dt.timedelta
+) -> tuple[list[PlannedReminder], list[dt.datetime]]:
+    """Warnings due now (quorum at risk), and the instants of those still to come (4 queries)."""
+    later = _meetings(session, plans, after=now + WARNING, until=now + WARNING + horizon)
+    upcoming = [o.starts_at - WARNING for o in later]
     warnings = [
-        warning
-        for occ in due
-        for warning in _warn(occ, plans[occ.branch_id], members[occ.branch_id], answers, now)
+        _warning(risk, secretary)
+        for risk in meetings_at_risk(session, plans, now=now)
+        for secretary in risk.secretaries
+        if secretary.id is not None
+        and secretary.telegram_id is not None
+        and secretary.unreachable_reason is None
     ]
     return warnings, upcoming
 
 
-def _warn(
-    occ: Occurrence,
-    plan: Plan,
-    members: Sequence[Member],
-    answers: dict[int, dict[int, Attendance]],
-    now: dt.datetime,
-) -> list[PlannedReminder]:
+def _warning(risk: AtRisk, secretary: Member) -> PlannedReminder:
+    occ, item, standing = risk.occurrence, risk.item, risk.standing
     assert occ.id is not None
-    try:
-        item = plan.item(occ.item_id)
-    except KeyError:
-        return []
-    audience = [m for m in members if in_audience(item.audience, m.role, m.group_id)]
-    standing = quorum(audience, answers.get(occ.id, {}), starts_at=occ.starts_at, now=now)
-    if standing.reached:
-        return []
-    return [
-        PlannedReminder(
-            key=quorum_key(occ.id, s.id),
-            kind="nudge",
-            branch_id=occ.branch_id,
-            chat_id=s.telegram_id,
-            at=occ.starts_at - WARNING,
-            member_id=s.id,
-            occurrence_id=occ.id,
-            item_id=occ.item_id,
-            item_kind=item.kind,
-            expires_at=occ.starts_at,
-            payload={
-                "reason": "quorum",
-                "starts_at": occ.starts_at.isoformat(),
-                "title_zh_CN": item.title.zh_CN,
-                "title_en": item.title.en,
-                "counted": standing.counted,
-                "needed": standing.needed,
-                "entitled": standing.entitled,
-            },
-        )
-        for s in members
-        if s.role == Role.SECRETARY.value
-        and s.id is not None
-        and s.telegram_id is not None
-        and s.unreachable_reason is None
-    ]
+    assert secretary.id is not None
+    assert secretary.telegram_id is not None
+    return PlannedReminder(
+        key=quorum_key(occ.id, secretary.id),
+        kind="nudge",
+        branch_id=occ.branch_id,
+        chat_id=secretary.telegram_id,
+        at=occ.starts_at - WARNING,
+        member_id=secretary.id,
+        occurrence_id=occ.id,
+        item_id=occ.item_id,
+        item_kind=item.kind,
+        expires_at=occ.starts_at,
+        payload={
+            "reason": "quorum",
+            "starts_at": occ.starts_at.isoformat(),
+            "title_zh_CN": item.title.zh_CN,
+            "title_en": item.title.en,
+            "counted": standing.counted,
+            "needed": standing.needed,
+            "entitled": standing.entitled,
+        },
+    )
