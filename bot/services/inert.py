@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
 # Leading whitespace (other than the tab and CR that are themselves triggers), then a trigger.
 _FORMULA_LIKE = re.compile(r"^[^\S\t\r]*[=+\-@\t\r]")
 
@@ -24,16 +27,20 @@ def formula_like(text: str) -> bool:
     return _FORMULA_LIKE.match(text) is not None
 
 
-def inert(cell: Any) -> Any:
-    """Make an openpyxl cell holding text inert: stored as a string, shown as typed.
+def inert_cell(ws: Any, value: object) -> WriteOnlyCell:
+    """A cell for a write-only sheet; text in it is inert: stored as a string, shown as typed.
 
-    Every text cell of every register goes through here (bot.services.registers). Other values
-    (numbers, dates, None) are returned untouched.
+    Every cell of every register is made here (bot.services.registers). Control characters
+    that XLSX cannot hold (openpyxl raises on them) are dropped; tab, LF and CR stay. Numbers,
+    dates and None are stored as they are.
     """
-    if isinstance(cell.value, str):
-        cell.data_type = "s"  # openpyxl would store "=…" as a formula
-        if formula_like(cell.value):
-            cell.quotePrefix = True
+    if not isinstance(value, str):
+        return WriteOnlyCell(ws, value=value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"  # openpyxl would store "=…" as a formula
+    if formula_like(text):
+        cell.quotePrefix = True
     return cell
 
 

@@ -23,7 +23,7 @@ from bot.plan_view import audience_label
 from bot.render_secretary import state_label, yes_no
 from bot.services.attendance import effective_state
 from bot.services.branch_year import BranchYear, audience_of
-from bot.services.inert import inert
+from bot.services.inert import inert_cell
 from scheduler.recurrence import to_local
 from storage.models import (
     Attendance,
@@ -263,7 +263,7 @@ def _sheet(
 
 
 def _cell(ws: Any, value: object, **style: Any) -> WriteOnlyCell:
-    cell = inert(WriteOnlyCell(ws, value=value))
+    cell = inert_cell(ws, value)
     for name, setting in style.items():
         setattr(cell, name, setting)
     return cell

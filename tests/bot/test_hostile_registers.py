@@ -27,6 +27,7 @@ HOSTILE = [
     "  =cmd|' /C calc'!A0",
     "\u3000=1",
 ]
+CONTROLS = "\x01\x07=BELL()\x1b"  # XLSX cannot hold these controls: dropped, the rest inert
 
 
 def _hostile_branch(db: Database) -> dict[str, int]:
@@ -54,7 +55,7 @@ def _hostile_branch(db: Database) -> dict[str, int]:
     assert meeting.id is not None
     answer(db, meeting.id, ids[HOSTILE[2]], "leave_approved", reason=HOSTILE[0])
     answer(db, meeting.id, ids[HOSTILE[3]], "leave_requested", reason=HOSTILE[3])
-    answer(db, meeting.id, ids[HOSTILE[5]], "present", checked_in_at=NOW)
+    answer(db, meeting.id, ids[HOSTILE[5]], "leave_rejected", reason=CONTROLS)
     pay(db, ids[HOSTILE[2]], 1)
     for quarter, summary in ((1, HOSTILE[4]), (2, HOSTILE[5])):
         talk(
@@ -91,6 +92,7 @@ def test_no_register_cell_is_a_formula_and_each_shows_what_was_typed(db: Databas
     for typed in HOSTILE:
         # Shown exactly as typed, in some register (XML reads a bare CR back as LF).
         assert typed.replace("\r", "\n") in values, typed
+    assert "=BELL()" in values
     sheets_with_hostile = {s for s, _, v in cells if formula_like(v)}
     assert sheets_with_hostile == {"党费缴纳登记表", "出勤", "谈话记录", "年度计划"}
 
