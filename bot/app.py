@@ -24,6 +24,7 @@ from bot.handlers import (
     conversation,
     dues,
     errors,
+    flood,
     gate,
     members,
     onboarding,
@@ -65,6 +66,7 @@ def build_application(
     app.bot_data["services"] = services
     reminders_job.attach(app, services)  # the reminder engine sends through this bot
 
+    app.add_handler(TypeHandler(Update, flood.FloodGate(services.clock, settings).check), group=-2)
     # group -1: who is this? (member, role, language) — resolved once per update
     app.add_handler(TypeHandler(Update, gate.identify_sender), group=-1)
 

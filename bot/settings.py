@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # How often the dispatcher's safety sweep runs, in seconds.
     dispatch_interval_s: float = Field(default=30.0, gt=0)
     log_format: Literal["text", "json"] = "text"
+    # Flood gate: updates one person may send at once, and refilled per second; a group chat's
+    # messages get the same burst at half the rate.
+    flood_burst: int = Field(default=20, ge=1)
+    flood_per_second: float = Field(default=1.0, gt=0)
 
     @field_validator("default_timezone")
     @classmethod
