@@ -7,6 +7,7 @@ from decimal import Decimal
 from bot.buttons import button
 from bot.i18n import Translator
 from bot.render_answers import Keyboard, refusal_text
+from bot.render_util import clip
 from bot.services.dues import (
     AmountProposal,
     AmountSet,
@@ -137,7 +138,7 @@ def review_text(review: Review, tr: Translator) -> str:
 
 def _pending_line(item: PendingPayment, tr: Translator) -> str:
     return tr.gettext("{name} — {month} — {amount} (declared {day})").format(
-        name=item.member_name,
+        name=clip(item.member_name, 40),
         month=tr.month_name(item.payment.year, item.payment.month),
         amount=tr.money(item.payment.amount),
         day=tr.short_day(tr.local(item.payment.declared_at).date()),

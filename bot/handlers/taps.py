@@ -25,6 +25,7 @@ from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
 from bot.i18n import translator
 from bot.render_answers import Keyboard, refusal_text, toast
+from bot.render_util import label
 from bot.services.attendance import Answer
 from bot.services.events import Refusal
 from bot.services.reminders import MemberState, ReminderView, build_reminder_view
@@ -39,7 +40,10 @@ def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        [
+            [InlineKeyboardButton(label(text), callback_data=data) for text, data in row]
+            for row in rows
+        ]
     )
 
 

@@ -44,6 +44,23 @@ def inert_cell(ws: Any, value: object) -> WriteOnlyCell:
     return cell
 
 
+# Control characters, zero-width characters and bidirectional controls: in a name they break
+# lines, reorder the rest of a message (U+202E) or make two equal-looking names differ.
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
+def visible(text: str) -> str:
+    """A name as one visible line: no control, zero-width or bidi-control characters.
+
+    Names are cleaned where they come in (roster, /invite) and where they are looked up
+    (/dues set), so what a secretary types matches what is stored.
+    """
+    return " ".join(_INVISIBLE.sub(lambda m: " " if m[0] in "\t\n\r" else "", text).split())
+
+
 def csv_field(value: object) -> object:
     """A CSV field that opens as text: a formula-like string gets a leading `'`."""
     if isinstance(value, str) and formula_like(value):

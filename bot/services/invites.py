@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
+from bot.services.inert import visible
 from bot.services.members import MenuTarget, menu_target
 from storage import repositories as repo
 from storage.db import Database
@@ -87,7 +88,7 @@ def parse_invite(raw: str) -> InviteArgs:
         if field.lower().startswith(BRANCH_OPTION):
             branch = field[len(BRANCH_OPTION) :].strip() or None
         else:
-            positional.append(field.strip())
+            positional.append(visible(field))
     if not positional or not positional[0]:
         raise InviteUsageError(UsageProblem.EMPTY_NAME)
     if len(positional) > 3:

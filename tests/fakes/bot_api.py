@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import itertools
 import json
 import math
@@ -218,6 +219,18 @@ def _read_content(content: bytes | IO[bytes]) -> bytes:
         return content
     data = content.read()
     return data if isinstance(data, bytes) else bytes(data)
+
+
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def _entities_parsed(text: str, parse_mode: Any) -> str:
+    """The text a reader sees: Telegram applies its limits after parsing HTML/Markdown."""
+    if parse_mode == "HTML":
+        return html.unescape(_HTML_TAG.sub("", text))
+    if parse_mode == "MarkdownV2":  # approximate: drop escapes and formatting characters
+        return re.sub(r"\\(.)", r"\1", re.sub(r"(?<!\\)[*_~|`]", "", text))
+    return text
 
 
 def _inline_markup(value: Any) -> JSONDict | None:
@@ -766,11 +779,16 @@ class FakeTelegram:
         return inline
 
     @staticmethod
-    def _check_text(text: Any, *, limit: int = 4096, what: str = "message text") -> str:
-        """Validate a message text/caption."""
+    def _check_text(
+        text: Any, *, limit: int = 4096, what: str = "message text", parse_mode: Any = None
+    ) -> str:
+        """Validate a message text/caption; the limit counts the text after entity parsing."""
         if not isinstance(text, str) or not text.strip():
             raise _bad(f"{what} is empty")
-        if len(text.encode("utf-16-le")) // 2 > limit:
+        shown = _entities_parsed(text, parse_mode)
+        if not shown.strip():
+            raise _bad(f"{what} is empty")
+        if len(shown.encode("utf-16-le")) // 2 > limit:
             raise _bad("message is too long" if limit == 4096 else "message caption is too long")
         return text
 
@@ -859,7 +877,7 @@ class FakeTelegram:
 
     def _send_message(self, params: JSONDict) -> JSONDict:
         """Answer sendMessage."""
-        text = self._check_text(params.get("text"))
+        text = self._check_text(params.get("text"), parse_mode=params.get("parse_mode"))
         self._check_markup(params)
         chat_id = self._gate("sendMessage", params)
         return self._new_message(chat_id, params, {"text": text})
@@ -869,7 +887,9 @@ class FakeTelegram:
         self._check_markup(params)
         caption = params.get("caption")
         if caption is not None:
-            self._check_text(caption, limit=1024, what="message caption")
+            self._check_text(
+                caption, limit=1024, what="message caption", parse_mode=params.get("parse_mode")
+            )
         chat_id = self._gate(endpoint, params)
         filename, info = self._file(params.get(kind), kind)
         content: JSONDict
@@ -922,7 +942,7 @@ class FakeTelegram:
 
     def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
         """Answer editMessageText; same text and markup is "message is not modified"."""
-        text = self._check_text(params.get("text"))
+        text = self._check_text(params.get("text"), parse_mode=params.get("parse_mode"))
         markup = self._check_markup(params)
         if params.get("inline_message_id"):
             return True
