@@ -17,7 +17,7 @@ from bot.buttons import button
 from bot.render_util import label
 from bot.services.roster import parse_roster
 from storage.db import Database
-from storage.models import Attendance
+from storage.models import Attendance, Branch
 from tests.bot.answers_fixtures import MEETING_START, MEMBERS, seed_started, send_reminder, tap
 from tests.bot.secretary_data import answer, branch, occ, pay, talk
 from tests.fakes import updates
@@ -149,3 +149,53 @@ def test_button_labels_are_one_visible_line_of_at_most_64_characters() -> None:
     text = label("✎ " + _name(1) + "\nsecond line")
     assert len(text) == 64 and text.endswith("…")
     assert "\u202e" not in text and "\u200b" not in text and "\n" not in text
+
+
+def _busy_plan() -> str:
+    """Forty monthly items with long titles and agendas: a busy branch's year."""
+    head = 'version = 1\nname = { zh_CN = "繁忙的计划", en = "Busy plan" }\ncountry = "CN"\n'
+    items = []
+    for i in range(40):
+        title = f"活动{i:02d}" + "学" * 80
+        agenda = "议程" * 400
+        items.append(
+            "[[items]]\n"
+            f'id = "item_{i:02d}"\nkind = "meeting"\naudience = "all"\n'
+            f'title = {{ zh_CN = "{title}", en = "{title}" }}\n'
+            f'rhythm = {{ every = "month", day = {1 + i % 28} }}\ntime = "15:00"\n'
+            "duration_minutes = 60\n"
+            f'agenda = {{ zh_CN = "{agenda}", en = "{agenda}" }}\n'
+        )
+    return head + "\n".join(items)
+
+
+@pytest.mark.parametrize("period", ["year", "quarter", "month"])
+async def test_a_busy_plan_pages_without_a_failed_send(harness: Harness, period: str) -> None:
+    harness.clock.current = NOW
+    ids = branch(harness.db, locale="zh_CN")
+    with harness.db.transaction() as s:
+        b = s.get(Branch, ids["branch"])
+        assert b is not None
+        b.plan_toml = _busy_plan()
+    await harness.feed(updates.command("plan", period, user_id=SECRETARY))
+    first = harness.api.last_message(SECRETARY)
+    assert first is not None
+    _assert_no_failed_send(harness)
+    pages = 1
+    while first.get("reply_markup") and pages < 100:
+        forward = [
+            b["callback_data"]
+            for row in first["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["text"].endswith("▶")
+        ]
+        if not forward:
+            break
+        await harness.feed(
+            updates.callback_query(forward[0], user_id=SECRETARY, message_id=first["message_id"])
+        )
+        _assert_no_failed_send(harness)
+        first = harness.api.message(SECRETARY, first["message_id"])
+        assert first is not None
+        pages += 1
+    assert period != "year" or pages > 1
