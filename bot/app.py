@@ -28,6 +28,7 @@ from bot.handlers import (
     gate,
     members,
     onboarding,
+    privacy,
     secretary,
     talks,
 )
@@ -77,6 +78,7 @@ def build_application(
     attendance.register(app)  # meeting buttons: attend, leave, check in, leave decisions, 补课
     dues.register(app)  # /dues and its buttons
     talks.register(app)  # /talks and its buttons
+    privacy.register(app)  # /privacy; /remove (a member leaves) and /retention
     # /cancel, the next private message of a multi-step flow, and the catch-all for buttons
     # that no feature produced (its pattern matches only those, so its place does not matter)
     conversation.register(app, db=services.db, clock=services.clock)

@@ -188,9 +188,8 @@ def proposal_text(proposal: AmountProposal, income: Decimal, tr: Translator) -> 
     if proposal.category == "student":
         basis = _("student: a flat {amount}").format(amount=tr.money(proposal.amount))
     else:
-        basis = _("{income} a month × {rate}%").format(
-            income=tr.money(income), rate=f"{proposal.rate * 100:g}"
-        )
+        # The income itself is not repeated: it must not linger in the chat.
+        basis = _("{rate}% of the monthly income").format(rate=f"{proposal.rate * 100:g}")
     return _(
         "{name}: approved monthly dues {amount} ({basis}). Currently {current}. "
         "Tap Confirm to store the amount; the income is not stored."

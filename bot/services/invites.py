@@ -238,6 +238,7 @@ def _ensure_member(
     if request.group is not None:
         member.group_id = repo.ensure_group(session, branch_id=branch_id, name=request.group).id
     member.active = True
+    member.left_at = member.left_how = None  # back in the branch
     session.add(member)
     session.flush()
     return member, created, not created and member.role != old_role

@@ -227,6 +227,7 @@ def _upsert_member(
     member.dues_amount = row.dues_amount
     member.status = row.status.value
     member.active = True
+    member.left_at = member.left_how = None  # back in the branch
     session.add(member)
     after = (member.telegram_id, member.role, member.group_id, member.dues_amount, member.status)
     target = result.created if is_new else result.updated if before != after else result.unchanged

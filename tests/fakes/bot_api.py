@@ -277,6 +277,8 @@ class FakeTelegram:
         self._forbidden: dict[int, str] = {}
         self._members: dict[tuple[int, int], str] = {}
         self._messages: dict[int, dict[int, JSONDict]] = defaultdict(dict)
+        # Messages people sent in private chats (from observed updates): the bot may delete them.
+        self._incoming: dict[int, dict[int, JSONDict]] = defaultdict(dict)
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._menu_buttons: dict[int | None, JSONDict] = {}
         self._webhook: JSONDict = {}
@@ -590,6 +592,11 @@ class FakeTelegram:
                 return None
             return copy.deepcopy(chat[max(chat)])
 
+    def incoming(self, chat_id: int) -> list[int]:
+        """Ids of the observed messages people sent to ``chat_id`` that are not deleted."""
+        with self._lock:
+            return sorted(self._incoming.get(chat_id, {}))
+
     def message(self, chat_id: int, message_id: int) -> JSONDict | None:
         """Return one message the bot sent, as it is now."""
         with self._lock:
@@ -624,6 +631,8 @@ class FakeTelegram:
             chat = body.get("chat") or (body.get("message") or {}).get("chat")
             if isinstance(chat, dict) and "id" in chat:
                 self._chats[chat["id"]] = dict(chat)
+            if kind == "message" and isinstance(chat, dict) and chat.get("type") == "private":
+                self._incoming[chat["id"]][body.get("message_id", 0)] = copy.deepcopy(body)
             if isinstance(sender, dict) and "id" in sender and not sender.get("is_bot"):
                 self._users[sender["id"]] = dict(sender)
                 self._started.add(sender["id"])
@@ -974,7 +983,11 @@ class FakeTelegram:
         return copy.deepcopy(msg)
 
     def _delete_message(self, params: JSONDict) -> bool:
-        """Answer deleteMessage."""
+        """Answer deleteMessage (bots may delete incoming messages in private chats too)."""
+        incoming = self._incoming.get(self._chat_id(params), {})
+        if params.get("message_id") in incoming:
+            del incoming[params["message_id"]]
+            return True
         msg = self._stored_message("deleteMessage", params, "delete")
         del self._messages[msg["chat"]["id"]][msg["message_id"]]
         return True
