@@ -14,14 +14,17 @@ import pytest
 from sqlmodel import select
 
 from bot.buttons import button
-from bot.render_util import label
+from bot.render_util import clip, fit, label
 from bot.services.roster import parse_roster
 from storage.db import Database
 from storage.models import Attendance, Branch
 from tests.bot.answers_fixtures import MEETING_START, MEMBERS, seed_started, send_reminder, tap
 from tests.bot.secretary_data import answer, branch, occ, pay, talk
+from tests.bot.test_reminders_flow import dispatcher as reminder_dispatcher
 from tests.fakes import updates
 from tests.harness import Harness
+from tests.reminder_support import meeting_plan
+from tests.reminder_support import seed as seed_reminders
 
 SECRETARY, LI = 9001, 1001
 N = 300
@@ -199,3 +202,34 @@ async def test_a_busy_plan_pages_without_a_failed_send(harness: Harness, period:
         assert first is not None
         pages += 1
     assert period != "year" or pages > 1
+
+
+async def test_a_reminder_with_a_huge_agenda_is_split_and_its_buttons_still_work(
+    harness: Harness,
+) -> None:
+    """The reminder goes out in parts, buttons on the last; a tap re-renders that part."""
+    agenda = "传达学习全会精神；" * 700  # 6,300 characters
+    plan = meeting_plan(extra="").replace(
+        "duration_minutes = 60",
+        f'duration_minutes = 60\nagenda = {{ zh_CN = "{agenda}", en = "{agenda}" }}',
+    )
+    seed_reminders(harness.db, members=1, plan=plan)
+    harness.api.started(10_001)
+    harness.clock.current = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+    await reminder_dispatcher(harness).run_once(harness.clock.now())
+    parts = harness.api.messages_to(10_001)
+    assert len(parts) >= 2 and "reply_markup" in parts[-1]
+    last = harness.api.last_message(10_001)
+    assert last is not None
+    attend = last["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await tap(harness, attend, user_id=10_001, message_id=last["message_id"])
+    _assert_no_failed_send(harness)
+    edited = harness.api.message(10_001, last["message_id"])
+    assert edited is not None and edited["text"] != last["text"]  # shows the new answer
+
+
+def test_clip_counts_as_telegram_does() -> None:
+    """UTF-16 units: an emoji outside the BMP counts two; a cut never splits it."""
+    assert clip("😀" * 3, 6) == "😀" * 3
+    assert clip("😀" * 4, 6) == "😀😀…"
+    assert fit("字" * 5000) == "字" * 4095 + "…"
