@@ -114,6 +114,8 @@ async def test_a_leave_request_with_a_long_reason_and_long_names(
     await tap(harness, button("lv", w.meeting), user_id=LI, message_id=message_id)
     await harness.feed(updates.message(reason, user_id=LI))
     _assert_no_failed_send(harness)
+    if len(reason) > 500:  # refused with a clear answer, the question stays open
+        assert "up to 500 characters" in harness.last_reply(LI)
     with harness.db.read() as s:
         row = s.exec(select(Attendance).where(Attendance.member_id == w.ids[_name(3)])).first()
     if row is not None and row.id is not None:

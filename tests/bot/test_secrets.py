@@ -167,3 +167,36 @@ def test_cli_error_lines_carry_no_secret(
     out, err = capsys.readouterr()
     assert code != 0 and err.startswith("branchbot: ")
     assert "secretpw-1" not in out + err
+
+
+async def test_webhook_errors_log_no_secret(
+    sqlite_db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bodies that cannot be decoded, or break the update parser, carrying the secrets."""
+    from tests.bot.test_webhook import SECRET, TOKEN, _serve
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    configure_logging("DEBUG", secrets=[TOKEN, SECRET])
+    caplog.set_level(logging.DEBUG)
+    api = FakeTelegram(token=TOKEN)
+    try:
+        async for served in _serve(sqlite_db, clock, api):
+            bodies: list[object] = [
+                b"\xff\xfe" + TOKEN.encode() + SECRET.encode(),  # not UTF-8
+                {"update_id": 1, "message": {"text": TOKEN, "date": "x" + SECRET}},  # de_json
+                {"update_id": 2, "message": TOKEN},
+            ]
+            for body in bodies:
+                assert await served.post(body) in (200, 400)
+            assert await served.post({"update_id": 3}, secret=SECRET + TOKEN) == 403
+            await served.settled()
+    finally:
+        uninstall_redaction()
+        root.setLevel(saved[0])
+        for h in list(root.handlers):
+            if h not in saved[1]:
+                root.removeHandler(h)
+    assert caplog.records
+    for text in [caplog.text, *(logging.Formatter().format(r) for r in caplog.records)]:
+        assert TOKEN.split(":")[1] not in text and SECRET not in text
