@@ -22,7 +22,7 @@ def file_refusal(problem: FileProblem, size: int | None, tr: Translator) -> str:
     )
 
 
-def privacy_text(role: str | None, retention_days: int | None, tr: Translator) -> str:
+def privacy_text(retention_days: int | None, tr: Translator) -> str:
     """/privacy: what the bot stores about a member, who sees it, how long it is kept."""
     _ = tr.gettext
     if retention_days is None:

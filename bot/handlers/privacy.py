@@ -31,7 +31,7 @@ async def privacy_command(update: Update, context: BranchContext) -> None:
         with context.db.read() as session:
             branch = session.get(Branch, sender.branch_id)
             days = branch.retention_days if branch else None
-    await reply(update, context, text.privacy_text(sender.role, days, context.tr))
+    await reply(update, context, text.privacy_text(days, context.tr))
 
 
 @requires(Need.SECRETARY, private_only=True)
