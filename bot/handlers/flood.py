@@ -3,7 +3,9 @@
 One member tapping a button a thousand times, or a group chat flooded with commands, must not
 slow down everyone else: every update costs a database read in the identify gate and usually a
 Bot API call. Over budget, the update is dropped before any of that, and the sender is told
-once, politely, until their bucket has filled up again.
+once, politely, until their bucket has filled up again. Dropped taps are not answered: each
+answer would be one more Bot API call, which is what the gate saves (the client stops its
+spinner by itself after a few seconds).
 
 Buckets: each user may send FLOOD_BURST updates at once, refilled at FLOOD_PER_SECOND. A group
 chat's messages share the same burst refilled at half the rate, about what the bot could answer
