@@ -24,9 +24,11 @@ from bot.handlers import (
     conversation,
     dues,
     errors,
+    flood,
     gate,
     members,
     onboarding,
+    privacy,
     secretary,
     talks,
 )
@@ -65,6 +67,7 @@ def build_application(
     app.bot_data["services"] = services
     reminders_job.attach(app, services)  # the reminder engine sends through this bot
 
+    app.add_handler(TypeHandler(Update, flood.FloodGate(services.clock, settings).check), group=-2)
     # group -1: who is this? (member, role, language) — resolved once per update
     app.add_handler(TypeHandler(Update, gate.identify_sender), group=-1)
 
@@ -75,6 +78,7 @@ def build_application(
     attendance.register(app)  # meeting buttons: attend, leave, check in, leave decisions, 补课
     dues.register(app)  # /dues and its buttons
     talks.register(app)  # /talks and its buttons
+    privacy.register(app)  # /privacy; /remove (a member leaves) and /retention
     # /cancel, the next private message of a multi-step flow, and the catch-all for buttons
     # that no feature produced (its pattern matches only those, so its place does not matter)
     conversation.register(app, db=services.db, clock=services.clock)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot import commands
-from bot.logging_setup import configure_logging
+from bot.logging_setup import configure_logging, redact
 from bot.settings import SettingsError, load_settings
 from scheduler.clock import clock_from_env
 
@@ -87,17 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        # key=value lines; the token and webhook secret redacted everywhere (PITFALLS 2.11).
-        secret_settings = (settings.bot_token, settings.webhook_secret)
-        secrets = [v.get_secret_value() for v in secret_settings if v]
+        # key=value lines; the token, webhook secret and database password redacted everywhere.
+        secrets = settings.secret_values()
         configure_logging(settings.log_level, fmt=settings.log_format, secrets=secrets)
         env = commands.Env(settings=settings, clock=clock_from_env())
         return _handler(args)(args, env)
     except commands.USER_ERRORS as exc:
-        print(f"branchbot: {exc}", file=sys.stderr)
+        print(f"branchbot: {redact(exc)}", file=sys.stderr)
         return 1
     except SettingsError as exc:
-        print(f"branchbot: configuration: {exc}", file=sys.stderr)
+        print(f"branchbot: configuration: {redact(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

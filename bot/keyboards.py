@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.render_reminder import ButtonSpec, reminder_buttons
+from bot.render_util import label
 from bot.services.reminders import ReminderView
 
 
@@ -14,7 +15,7 @@ def markup(rows: list[list[ButtonSpec]]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+        [[InlineKeyboardButton(label(b.label), callback_data=b.data) for b in row] for row in rows]
     )
 
 

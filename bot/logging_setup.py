@@ -21,6 +21,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal, TextIO
+from urllib.parse import unquote, urlsplit
 
 from storage.logevents import log_event, quote
 
@@ -33,12 +34,19 @@ __all__ = [
     "configure_logging",
     "install_redaction",
     "log_event",
+    "redact",
     "uninstall_redaction",
+    "url_password",
 ]
 
 MASK: Final = "[REDACTED]"
 # A Bot API token anywhere (also one we were not told about, e.g. after a rotation).
 _TOKEN_RE: Final = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
+# The password of any URL, even a malformed one ("postgresql:/u:pw@h/db"): scheme, user, then
+# everything up to the last "@" of the word.
+_URL_PASSWORD_RE: Final = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9+.\-]*:/{0,2}[^\s/:@'\"]*:)[^\s'\"]+(?=@)"
+)
 _MIN_SECRET: Final = 8  # shorter values would redact ordinary words
 
 # Loggers that must stay quiet whatever LOG_LEVEL says: httpx/httpcore log URLs (with the
@@ -76,6 +84,7 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        text = _URL_PASSWORD_RE.sub(rf"\1{MASK}", text)
         return _TOKEN_RE.sub(MASK, text)
 
     def scrub(self, record: logging.LogRecord) -> None:
@@ -111,6 +120,36 @@ class Redactor:
 
 _plain = logging.Formatter()
 REDACTOR: Final = Redactor()
+
+
+def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
+    """`text` as a string without `secrets`, the configured ones, tokens or URL passwords.
+
+    Call it wherever text leaves the process: a log line, an admin report, a CLI error line.
+    """
+    clean = REDACTOR.redact(str(text))
+    extra = [s for s in secrets if s]
+    if not extra:
+        return clean
+    own = Redactor()
+    own.set_secrets(extra)
+    return own.redact(clean)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in `url` (a database URL), if it has one; also for malformed URLs."""
+    if not url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        return unquote(password)
+    match = _URL_PASSWORD_RE.search(url)
+    if match is None:
+        return None
+    return url[match.end(1) : url.rindex("@", match.end(1))] or None
 
 
 class KeyValueFormatter(logging.Formatter):

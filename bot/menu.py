@@ -29,6 +29,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("lang", Need.MEMBER, N_("switch language: 简体中文 / English")),
     CommandInfo("dues", Need.MEMBER, N_("my dues: amount, paid, owed")),
     CommandInfo("cancel", Need.MEMBER, N_("abort the conversation in progress")),
+    CommandInfo("privacy", Need.ANYONE, N_("what the bot stores about you, and who sees it")),
     CommandInfo("talks", Need.GROUP_LEADER, N_("hand in this quarter's talk records")),
     CommandInfo("plan", Need.COMMITTEE, N_("the plan: month, quarter or year")),
     CommandInfo("overdue", Need.COMMITTEE, N_("who is behind")),
@@ -42,6 +43,8 @@ COMMANDS: tuple[CommandInfo, ...] = (
     ),
     CommandInfo("export", Need.SECRETARY, N_("registers as XLSX and the plan as .ics")),
     CommandInfo("digest", Need.SECRETARY, N_("the weekly digest, now")),
+    CommandInfo("remove", Need.SECRETARY, N_("a member leaves: NAME (transfer or removal)")),
+    CommandInfo("retention", Need.SECRETARY, N_("how long reasons and summaries are kept")),
 )
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from telegram.ext import JobQueue
 
 from bot.context import BranchContext, Services
+from bot.handlers import privacy
 from bot.notifier import TelegramNotifier
 from bot.ratelimit import BranchRateLimiter
 from bot.settings import Settings
@@ -70,6 +71,8 @@ async def start(app: BranchApp) -> None:
         name="dispatch",
         job_kwargs=JOB_KWARGS,
     )
+    # Reasons and summaries past a branch's retention become "reason given" (daily is enough).
+    app.job_queue.run_repeating(privacy.expire_job, interval=86_400, first=60, name="retention")
     dispatcher = attach(app, services)
     loop = asyncio.get_running_loop()
 

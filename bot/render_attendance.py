@@ -5,11 +5,13 @@ from __future__ import annotations
 from bot.buttons import button
 from bot.i18n import N_, Translator
 from bot.render_secretary import STATE_MARK, Keyboard, day_label, state_label
+from bot.render_util import clip
 from bot.services.attendance_admin import EventChoice, Roster, RosterLine
 from bot.services.changes import ChangeResult
 from scheduler.quorum import Quorum
 
 ROSTER_PAGE = 12  # members per roster page (each gets a button)
+REASON_PREVIEW = 60  # characters of a leave reason on the roster; the mark panel shows it all
 SHOW_PAGE, OPEN_PANEL = 0, 4  # "mk" state codes that do not mark; 1..3 mark
 
 
@@ -80,14 +82,15 @@ def _heading(roster: Roster, tr: Translator) -> list[str]:
     return lines
 
 
-def line_text(line: RosterLine, tr: Translator) -> str:
-    """A member's state: mark, name, state, check-in time or leave reason."""
+def line_text(line: RosterLine, tr: Translator, *, reason_limit: int = REASON_PREVIEW) -> str:
+    """A member's state: mark, name, state, check-in time or (the start of) the leave reason."""
     _ = tr.gettext
     text = f"{STATE_MARK.get(line.state or '', '❔')} {line.name} — {state_label(line.state, tr)}"
     if line.checked_in_at is not None:
         text += " " + _("(checked in {time})").format(time=tr.clock(line.checked_in_at))
     if line.leave_reason:
-        text += " " + _("reason: {reason}").format(reason=line.leave_reason)
+        reason = clip(line.leave_reason, reason_limit)
+        text += " " + _("reason: {reason}").format(reason=reason)
     if not line.full:
         text += " " + _("(probationary)")
     return text
@@ -153,7 +156,12 @@ def panel_text(roster: Roster, member_id: int, tr: Translator) -> str:
     line = next((x for x in roster.lines if x.member_id == member_id), None)
     lines = _heading(roster, tr)
     if line is not None:
-        lines += ["", line_text(line, tr), _("Mark {name} as:").format(name=line.name)]
+        # The whole reason, as far as one message allows (names are at most 200 characters).
+        lines += [
+            "",
+            line_text(line, tr, reason_limit=3000),
+            _("Mark {name} as:").format(name=line.name),
+        ]
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from bot.buttons import button
 from bot.i18n import Translator
 from bot.render_answers import Keyboard, refusal_text
+from bot.render_util import clip
 from bot.services.dues import (
     AmountProposal,
     AmountSet,
@@ -137,7 +138,7 @@ def review_text(review: Review, tr: Translator) -> str:
 
 def _pending_line(item: PendingPayment, tr: Translator) -> str:
     return tr.gettext("{name} — {month} — {amount} (declared {day})").format(
-        name=item.member_name,
+        name=clip(item.member_name, 40),
         month=tr.month_name(item.payment.year, item.payment.month),
         amount=tr.money(item.payment.amount),
         day=tr.short_day(tr.local(item.payment.declared_at).date()),
@@ -187,9 +188,8 @@ def proposal_text(proposal: AmountProposal, income: Decimal, tr: Translator) -> 
     if proposal.category == "student":
         basis = _("student: a flat {amount}").format(amount=tr.money(proposal.amount))
     else:
-        basis = _("{income} a month × {rate}%").format(
-            income=tr.money(income), rate=f"{proposal.rate * 100:g}"
-        )
+        # The income itself is not repeated: it must not linger in the chat.
+        basis = _("{rate}% of the monthly income").format(rate=f"{proposal.rate * 100:g}")
     return _(
         "{name}: approved monthly dues {amount} ({basis}). Currently {current}. "
         "Tap Confirm to store the amount; the income is not stored."

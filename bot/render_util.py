@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from bot.services.inert import visible
+
 MAX_TEXT = 4096  # Telegram's limit on a message text, in characters (PITFALLS 1.5)
+MAX_CAPTION = 1024  # Telegram's limit on a photo or document caption
+MAX_LABEL = 64  # our cap on a button label: Telegram cuts longer ones off at the screen edge
+ELLIPSIS = "…"
 
 
 def _units(text: str) -> int:
@@ -52,3 +57,20 @@ def _cut(line: str, limit: int) -> list[str]:
         size += width
     pieces.append(piece)
     return pieces
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-16 units, with "…" when something was cut."""
+    if _units(text) <= limit:
+        return text
+    return _cut(text, limit - 1)[0] + ELLIPSIS
+
+
+def fit(text: str) -> str:
+    """A message text Telegram accepts: at most 4096 characters (the last resort of a view)."""
+    return clip(text, MAX_TEXT)
+
+
+def label(text: str) -> str:
+    """A button label: one visible line of at most 64 characters."""
+    return clip(visible(text), MAX_LABEL)

@@ -9,6 +9,8 @@ import pytz
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logging_setup import url_password
+
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{10,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -45,6 +47,10 @@ class Settings(BaseSettings):
     # How often the dispatcher's safety sweep runs, in seconds.
     dispatch_interval_s: float = Field(default=30.0, gt=0)
     log_format: Literal["text", "json"] = "text"
+    # Flood gate: updates one person may send at once, and refilled per second; a group chat's
+    # messages get the same burst at half the rate.
+    flood_burst: int = Field(default=20, ge=1)
+    flood_per_second: float = Field(default=1.0, gt=0)
 
     @field_validator("default_timezone")
     @classmethod
@@ -85,6 +91,12 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    def secret_values(self) -> list[str]:
+        """What must never appear in any output: token, webhook secret, database password."""
+        values = [v.get_secret_value() for v in (self.bot_token, self.webhook_secret) if v]
+        password = url_password(self.database_url)
+        return [*values, password] if password else values
 
     def token(self) -> str:
         """The bot token, or a SettingsError saying how to set it."""

@@ -12,15 +12,25 @@ UIDs are stable across exports: "<item_id>-<year>@branchbot" for a recurring eve
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytz
-from icalendar import Calendar, Event, vRecur
+from icalendar import Calendar, Event, vRecur, vText
 
 from scheduler.plan import WEEKDAYS, Plan, PlanItem
 from scheduler.recurrence import Occurrence, local_to_utc, occurrences, to_local, zone
 
 PRODID = "-//branchbot//Party branch annual plan//EN"
 _FREQ = {"month": "MONTHLY", "quarter": "MONTHLY", "year": "YEARLY"}
+# RFC 5545 TEXT holds any character but the controls (HTAB aside). icalendar escapes line
+# breaks, `;`, `,` and backslashes and folds lines at 75 octets (never inside a UTF-8
+# sequence), but passes other controls through, which makes the file invalid: they are dropped.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _text(value: str) -> str:
+    """Names and agendas as iCalendar TEXT: line breaks kept as LF, other controls dropped."""
+    return _CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _rrule(item: PlanItem, until: dt.datetime) -> vRecur | None:
@@ -49,9 +59,9 @@ def _event(occ: Occurrence, item: PlanItem, *, uid: str, tz: pytz.BaseTzInfo, lo
     event.add("dtstamp", stamp)
     event.add("dtstart", to_local(occ.starts_at, tz))
     event.add("duration", dt.timedelta(minutes=item.duration_minutes))
-    event.add("summary", occ.title.get(locale))
+    event.add("summary", _text(occ.title.get(locale)))
     if occ.agenda is not None:
-        event.add("description", occ.agenda.get(locale))
+        event.add("description", _text(occ.agenda.get(locale)))
     event.add("categories", [item.kind])
     return event
 
@@ -77,7 +87,8 @@ def plan_to_ics(
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"{branch_name} · {plan.name.get(locale)} {year}")
+    # An X- property is not known to be TEXT: say so, or a line break in the name is not escaped.
+    cal.add("x-wr-calname", vText(_text(f"{branch_name} · {plan.name.get(locale)} {year}")))
     cal.add("x-wr-timezone", tz_name)
     by_item: dict[str, list[Occurrence]] = {item.id: [] for item in plan.items}
     for occ in occurrences(plan, year, tz):

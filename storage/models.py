@@ -79,6 +79,8 @@ class Branch(SQLModel, table=True):
     delivery_mode: str = Field(default=DeliveryMode.DIRECT.value, max_length=8)
     plan_toml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # Days leave reasons, make-up notes and talk summaries are kept; None keeps them for good.
+    retention_days: int | None = Field(default=None)
 
 
 class PartyGroup(SQLModel, table=True):
@@ -117,6 +119,9 @@ class Member(SQLModel, table=True):
     unreachable_since: dt.datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
+    # When and how the member left (transfer | removed); their Telegram account is unlinked.
+    left_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    left_how: str | None = Field(default=None, max_length=16)
 
 
 class Invite(SQLModel, table=True):

@@ -106,7 +106,7 @@ async def test_token_never_reaches_a_log_record_or_traceback(
     async def boom(update: Update, context: BranchContext) -> None:
         raise RuntimeError(f"POST {fake.base_url}{TOKEN}/sendMessage failed")
 
-    app.add_handler(CommandHandler("boom", boom), group=-2)  # before any gate
+    app.add_handler(CommandHandler("boom", boom), group=-3)  # before any gate
     await app.initialize()
     await app.bot.send_message(USER, "hello")
     fake.core.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)

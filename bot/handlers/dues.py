@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import render_dues as text
@@ -19,6 +21,8 @@ from bot.services import dues
 
 if TYPE_CHECKING:
     from bot.app import BranchApp
+
+log = logging.getLogger(__name__)
 
 
 @requires(Need.MEMBER, private_only=True)
@@ -83,6 +87,9 @@ async def _propose(update: Update, context: BranchContext, args: list[str]) -> N
         await update.message.reply_text(text.usage(context.tr))
         return
     name, income, category = parsed_args
+    # The income is personal: the command that carries it is deleted at once (bots may delete
+    # incoming messages in private chats), and the proposal does not repeat it.
+    await _delete_quietly(update.message)
     proposal = dues.propose_amount(
         context.db,
         actor_id=sender_of(context).member_id,
@@ -94,6 +101,13 @@ async def _propose(update: Update, context: BranchContext, args: list[str]) -> N
         text.proposal_text(proposal, income, context.tr),
         reply_markup=markup(text.proposal_keyboard(proposal, context.tr)),
     )
+
+
+async def _delete_quietly(message: Message) -> None:
+    try:
+        await message.delete()
+    except TelegramError:  # older than 48 hours, or already gone: nothing more we can do
+        log.warning("could not delete a /dues set message")
 
 
 @requires(Need.MEMBER)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
 from bot.context import BranchContext
+from bot.logging_setup import redact
 
 log = logging.getLogger(__name__)
 MAX_ADMIN_TEXT = 3500  # well under Telegram's 4096 characters
@@ -26,7 +26,11 @@ async def report_error(update: object, context: BranchContext) -> None:
             )
         except TelegramError:
             log.warning("could not tell the user about the error")
-    summary = html.escape(f"{type(context.error).__name__}: {context.error}")[:MAX_ADMIN_TEXT]
+    # Redacted here, explicitly: str() of many exceptions is not built from their args
+    # (SQLAlchemy appends the statement's parameters, UnicodeDecodeError its bytes), so what the
+    # log call scrubbed does not cover it. Sent without a parse mode: no HTML escaping.
+    secrets = context.services.settings.secret_values()
+    summary = redact(f"{type(context.error).__name__}: {context.error}", secrets)[:MAX_ADMIN_TEXT]
     for admin in context.services.settings.admin_telegram_ids:
         try:
             await context.bot.send_message(admin, f"branchbot error: {summary}")

@@ -25,7 +25,7 @@ from bot.services.members import mark_reachable
 from storage import repositories as repo
 
 Handler = Callable[[Update, BranchContext], Coroutine[Any, Any, Any]]
-OPEN_TO_STRANGERS = frozenset({"start", "help"})
+OPEN_TO_STRANGERS = frozenset({"start", "help", "privacy"})
 
 
 async def identify_sender(update: Update, context: BranchContext) -> None:

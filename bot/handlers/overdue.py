@@ -15,6 +15,7 @@ from bot.handlers.gate import requires, sender_of
 from bot.handlers.pages import show, tapped
 from bot.render_overdue import OVERDUE_VIEW, nudge_text, overdue_keyboard, overdue_text
 from bot.render_secretary import page
+from bot.render_util import MAX_CAPTION, clip
 from bot.services.charts import chart_data, render_png
 from bot.services.nudges import NudgeError, nudge_group
 from bot.services.overdue import build_overdue
@@ -77,7 +78,7 @@ async def _send_chart(update: Update, context: BranchContext) -> None:
     if chart.legend:
         caption += "\n" + chart.legend
     await update.effective_message.reply_photo(
-        InputFile(chart.png, filename="overdue.png"), caption=caption[:1024]
+        InputFile(chart.png, filename="overdue.png"), caption=clip(caption, MAX_CAPTION)
     )
 
 

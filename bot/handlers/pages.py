@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
 from bot.render_secretary import Keyboard
+from bot.render_util import fit, label
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
     """The inline keyboard for rows of (label, callback data); None when there are none."""
     buttons = [
-        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows
+        [InlineKeyboardButton(label(text), callback_data=data) for text, data in row]
+        for row in rows
     ]
     buttons = [row for row in buttons if row]
     return InlineKeyboardMarkup(buttons) if buttons else None
@@ -28,12 +30,12 @@ async def show(update: Update, text: str, rows: Keyboard, *, toast: str | None =
     query = update.callback_query
     if query is None:
         assert update.effective_message is not None
-        await update.effective_message.reply_text(text, reply_markup=markup(rows))
+        await update.effective_message.reply_text(fit(text), reply_markup=markup(rows))
         return
     # Answer first: the client shows a spinner until we do (PITFALLS 1.6).
     await query.answer(toast)
     try:
-        await query.edit_message_text(text, reply_markup=markup(rows))
+        await query.edit_message_text(fit(text), reply_markup=markup(rows))
     except BadRequest as exc:
         # A double tap re-renders the same view: Telegram says "message is not modified".
         if "not modified" not in str(exc).lower():

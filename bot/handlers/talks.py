@@ -18,8 +18,10 @@ from bot.context import BranchContext
 from bot.handlers.gate import requires, sender_of
 from bot.handlers.taps import answer, edit, markup, parsed, query_of, send_private
 from bot.render_answers import refusal_text, start_private_chat
+from bot.render_safety import file_refusal
 from bot.services import talks
 from bot.services.events import Refusal
+from bot.services.files import SentFile, check_form_file
 from bot.services.talks import TalksState
 
 if TYPE_CHECKING:
@@ -102,17 +104,23 @@ async def talks_file(update: Update, context: BranchContext) -> None:
     message = update.message
     assert message is not None
     if message.photo:
-        file_id = message.photo[-1].file_id  # the largest size
+        largest = message.photo[-1]
+        sent = SentFile(largest.file_id, photo=True, size=largest.file_size)
     elif message.document is not None:
-        file_id = message.document.file_id
+        doc = message.document
+        sent = SentFile(doc.file_id, False, doc.mime_type, doc.file_size, doc.file_name)
     else:
+        return
+    problem = check_form_file(sent)
+    if problem is not None:  # refused: the flow still waits for the form
+        await message.reply_text(file_refusal(problem, sent.size, context.tr))
         return
     sender = sender_of(context)
     state = talks.attach(
         context.db,
         member_id=sender.member_id,
         telegram_id=sender.telegram_id,
-        file_id=file_id,
+        file_id=sent.file_id,
         now=context.clock.now(),
     )
     await _show(message, state, context)

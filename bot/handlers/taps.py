@@ -25,6 +25,7 @@ from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
 from bot.i18n import translator
 from bot.render_answers import Keyboard, refusal_text, toast
+from bot.render_util import fit, label, split_message
 from bot.services.attendance import Answer
 from bot.services.events import Refusal
 from bot.services.reminders import MemberState, ReminderView, build_reminder_view
@@ -39,7 +40,10 @@ def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        [
+            [InlineKeyboardButton(label(text), callback_data=data) for text, data in row]
+            for row in rows
+        ]
     )
 
 
@@ -80,7 +84,7 @@ def in_group(update: Update) -> bool:
 async def edit(query: CallbackQuery, text: str, rows: Keyboard | None = None) -> None:
     """Edit the tapped message; an unchanged message (a double tap) is not an error."""
     try:
-        await query.edit_message_text(text, reply_markup=markup(rows or []))
+        await query.edit_message_text(fit(text), reply_markup=markup(rows or []))
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             log.warning("could not edit a message: %s", exc)
@@ -158,8 +162,10 @@ async def _edit_view(
 ) -> None:
     tr = translator(view.locale, view.timezone)
     try:
+        # A reminder longer than one message was sent split, its buttons on the last part:
+        # that is the part tapped, so that is the part re-rendered.
         await context.bot.edit_message_text(
-            render_reminder.reminder_text(view, tr),
+            split_message(render_reminder.reminder_text(view, tr))[-1],
             chat_id=chat_id,
             message_id=message_id,
             reply_markup=keyboards.reminder_keyboard(view, tr),

@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.services.events import Event, Refusal, active_member, event_for_member
+from bot.services.inert import visible
 from bot.services.upsert import insert_ignore
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
@@ -360,9 +361,9 @@ def propose_amount(
             return AmountProposal(Refusal.NOT_LINKED)
         if actor.role != Role.SECRETARY.value:
             return AmountProposal(Refusal.NOT_ALLOWED)
-        member = repo.member_by_name(session, branch_id=actor.branch_id, name=name.strip())
+        member = repo.member_by_name(session, branch_id=actor.branch_id, name=visible(name))
         if member is None or member.id is None:
-            return AmountProposal(Refusal.UNKNOWN, member_name=name.strip())
+            return AmountProposal(Refusal.UNKNOWN, member_name=visible(name))
         amount = dues_from_income(income, category)
         if amount > MAX_AMOUNT:
             return AmountProposal(Refusal.BAD_INPUT, member_name=member.name)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
+from bot.services.inert import visible
 from bot.services.members import MenuTarget, menu_target
 from storage import repositories as repo
 from storage.db import Database
@@ -87,7 +88,7 @@ def parse_invite(raw: str) -> InviteArgs:
         if field.lower().startswith(BRANCH_OPTION):
             branch = field[len(BRANCH_OPTION) :].strip() or None
         else:
-            positional.append(field.strip())
+            positional.append(visible(field))
     if not positional or not positional[0]:
         raise InviteUsageError(UsageProblem.EMPTY_NAME)
     if len(positional) > 3:
@@ -237,6 +238,7 @@ def _ensure_member(
     if request.group is not None:
         member.group_id = repo.ensure_group(session, branch_id=branch_id, name=request.group).id
     member.active = True
+    member.left_at = member.left_how = None  # back in the branch
     session.add(member)
     session.flush()
     return member, created, not created and member.role != old_role

@@ -23,6 +23,7 @@ from bot.plan_view import audience_label
 from bot.render_secretary import state_label, yes_no
 from bot.services.attendance import effective_state
 from bot.services.branch_year import BranchYear, audience_of
+from bot.services.inert import inert_cell
 from scheduler.recurrence import to_local
 from storage.models import (
     Attendance,
@@ -257,11 +258,12 @@ def _sheet(
         for i in formatted:
             if row[i] is not None:
                 row[i] = _cell(ws, row[i], number_format=formats[i])
-        ws.append(row)
+        # Typed text stays text: a reason "=HYPERLINK(…)" must not become a formula.
+        ws.append([_cell(ws, v) if isinstance(v, str) else v for v in row])
 
 
 def _cell(ws: Any, value: object, **style: Any) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+    cell = inert_cell(ws, value)
     for name, setting in style.items():
         setattr(cell, name, setting)
     return cell

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from bot.services.inert import visible
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, Member, MemberStatus, Role
@@ -91,12 +92,15 @@ def _row(line_no: int, cells: list[str], index: dict[str, int]) -> RosterRow:
         raise ValueError("name is empty" if not name else "name is too long")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
         raise ValueError("name contains control characters")
+    name = visible(name)  # zero-width and right-to-left marks would break layout and matching
+    if not name:
+        raise ValueError("name is empty")
     return RosterRow(
         line=line_no,
         name=name,
         telegram_id=_telegram_id(get["telegram_id"]),
         role=_choice(Role, get["role"] or "member", "role"),
-        group=get["group"] or None,
+        group=visible(get["group"]) or None,
         dues_amount=_amount(get["dues_amount"]),
         status=_choice(MemberStatus, get["status"] or "full", "status"),
     )
@@ -223,6 +227,7 @@ def _upsert_member(
     member.dues_amount = row.dues_amount
     member.status = row.status.value
     member.active = True
+    member.left_at = member.left_how = None  # back in the branch
     session.add(member)
     after = (member.telegram_id, member.role, member.group_id, member.dues_amount, member.status)
     target = result.created if is_new else result.updated if before != after else result.unchanged

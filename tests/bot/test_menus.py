@@ -19,7 +19,7 @@ from tests.harness import settings_for as settings_for
 ADMIN = 777
 PRIVATE = {"type": "all_private_chats"}
 GROUPS = {"type": "all_group_chats"}
-MEMBER_COMMANDS = ["start", "help", "me", "lang", "dues", "cancel"]
+MEMBER_COMMANDS = ["start", "help", "me", "lang", "dues", "cancel", "privacy"]
 ROSTER: list[tuple[str, int | None, str, str | None]] = [
     ("Secretary Wang", 9001, "secretary", "Group 1"),
     ("Committee Chen", 9002, "committee", "Group 1"),
@@ -71,10 +71,10 @@ async def test_menus_per_language_role_and_group(menu_harness: Harness) -> None:
     assert secretary == [c.name for c in COMMANDS if c.name != "talks"]  # not a group leader
     assert "invite" not in names(api.commands(chat(9002)))
     assert "members" in names(api.commands(chat(9002)))
-    assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS[:4], "dues", "cancel", "talks"]
+    assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS, "talks"]
     assert api.commands(chat(9001))[0]["description"] == "link your account with an invite"
     assert api.commands(chat(1001)) == []  # plain members share the private-chat menu
-    assert names(api.commands(chat(ADMIN))) == ["start", "help", "invite"]
+    assert names(api.commands(chat(ADMIN))) == ["start", "help", "privacy", "invite"]
 
     assert api.errors("setMyCommands") == []
     assert names(api.commands(None, "en")) == MEMBER_COMMANDS  # the default scope

@@ -20,15 +20,16 @@ ROSTER: list[tuple[str, int | None, str, str | None]] = [
     ("Leader Liu", 9003, "group_leader", "Group 1"),
     ("Member Li", 1001, "member", "Group 1"),
 ]
-MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel"}
+MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel", "privacy"}
 COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"plan", "overdue", "attendance", "members"}
 HELP_BY_USER = {
-    STRANGER: {"start", "help"},
+    STRANGER: {"start", "help", "privacy"},
     1001: MEMBER_COMMANDS,
     9003: MEMBER_COMMANDS | {"talks"},
     9002: COMMITTEE_COMMANDS,
     9001: COMMITTEE_COMMANDS
-    | {"invite", "reschedule", "cancelevent", "bindgroup", "export", "digest"},
+    | {"invite", "reschedule", "cancelevent", "bindgroup", "export", "digest"}
+    | {"remove", "retention"},
 }
 
 

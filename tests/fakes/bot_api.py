@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import itertools
 import json
 import math
@@ -220,6 +221,18 @@ def _read_content(content: bytes | IO[bytes]) -> bytes:
     return data if isinstance(data, bytes) else bytes(data)
 
 
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def _entities_parsed(text: str, parse_mode: Any) -> str:
+    """The text a reader sees: Telegram applies its limits after parsing HTML/Markdown."""
+    if parse_mode == "HTML":
+        return html.unescape(_HTML_TAG.sub("", text))
+    if parse_mode == "MarkdownV2":  # approximate: drop escapes and formatting characters
+        return re.sub(r"\\(.)", r"\1", re.sub(r"(?<!\\)[*_~|`]", "", text))
+    return text
+
+
 def _inline_markup(value: Any) -> JSONDict | None:
     """Return ``value`` if it is an inline keyboard (the only markup Telegram echoes back)."""
     if isinstance(value, dict) and "inline_keyboard" in value:
@@ -264,6 +277,8 @@ class FakeTelegram:
         self._forbidden: dict[int, str] = {}
         self._members: dict[tuple[int, int], str] = {}
         self._messages: dict[int, dict[int, JSONDict]] = defaultdict(dict)
+        # Messages people sent in private chats (from observed updates): the bot may delete them.
+        self._incoming: dict[int, dict[int, JSONDict]] = defaultdict(dict)
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._menu_buttons: dict[int | None, JSONDict] = {}
         self._webhook: JSONDict = {}
@@ -577,6 +592,11 @@ class FakeTelegram:
                 return None
             return copy.deepcopy(chat[max(chat)])
 
+    def incoming(self, chat_id: int) -> list[int]:
+        """Ids of the observed messages people sent to ``chat_id`` that are not deleted."""
+        with self._lock:
+            return sorted(self._incoming.get(chat_id, {}))
+
     def message(self, chat_id: int, message_id: int) -> JSONDict | None:
         """Return one message the bot sent, as it is now."""
         with self._lock:
@@ -611,6 +631,8 @@ class FakeTelegram:
             chat = body.get("chat") or (body.get("message") or {}).get("chat")
             if isinstance(chat, dict) and "id" in chat:
                 self._chats[chat["id"]] = dict(chat)
+            if kind == "message" and isinstance(chat, dict) and chat.get("type") == "private":
+                self._incoming[chat["id"]][body.get("message_id", 0)] = copy.deepcopy(body)
             if isinstance(sender, dict) and "id" in sender and not sender.get("is_bot"):
                 self._users[sender["id"]] = dict(sender)
                 self._started.add(sender["id"])
@@ -766,11 +788,16 @@ class FakeTelegram:
         return inline
 
     @staticmethod
-    def _check_text(text: Any, *, limit: int = 4096, what: str = "message text") -> str:
-        """Validate a message text/caption."""
+    def _check_text(
+        text: Any, *, limit: int = 4096, what: str = "message text", parse_mode: Any = None
+    ) -> str:
+        """Validate a message text/caption; the limit counts the text after entity parsing."""
         if not isinstance(text, str) or not text.strip():
             raise _bad(f"{what} is empty")
-        if len(text.encode("utf-16-le")) // 2 > limit:
+        shown = _entities_parsed(text, parse_mode)
+        if not shown.strip():
+            raise _bad(f"{what} is empty")
+        if len(shown.encode("utf-16-le")) // 2 > limit:
             raise _bad("message is too long" if limit == 4096 else "message caption is too long")
         return text
 
@@ -859,7 +886,7 @@ class FakeTelegram:
 
     def _send_message(self, params: JSONDict) -> JSONDict:
         """Answer sendMessage."""
-        text = self._check_text(params.get("text"))
+        text = self._check_text(params.get("text"), parse_mode=params.get("parse_mode"))
         self._check_markup(params)
         chat_id = self._gate("sendMessage", params)
         return self._new_message(chat_id, params, {"text": text})
@@ -869,7 +896,9 @@ class FakeTelegram:
         self._check_markup(params)
         caption = params.get("caption")
         if caption is not None:
-            self._check_text(caption, limit=1024, what="message caption")
+            self._check_text(
+                caption, limit=1024, what="message caption", parse_mode=params.get("parse_mode")
+            )
         chat_id = self._gate(endpoint, params)
         filename, info = self._file(params.get(kind), kind)
         content: JSONDict
@@ -922,7 +951,7 @@ class FakeTelegram:
 
     def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
         """Answer editMessageText; same text and markup is "message is not modified"."""
-        text = self._check_text(params.get("text"))
+        text = self._check_text(params.get("text"), parse_mode=params.get("parse_mode"))
         markup = self._check_markup(params)
         if params.get("inline_message_id"):
             return True
@@ -954,7 +983,11 @@ class FakeTelegram:
         return copy.deepcopy(msg)
 
     def _delete_message(self, params: JSONDict) -> bool:
-        """Answer deleteMessage."""
+        """Answer deleteMessage (bots may delete incoming messages in private chats too)."""
+        incoming = self._incoming.get(self._chat_id(params), {})
+        if params.get("message_id") in incoming:
+            del incoming[params["message_id"]]
+            return True
         msg = self._stored_message("deleteMessage", params, "delete")
         del self._messages[msg["chat"]["id"]][msg["message_id"]]
         return True

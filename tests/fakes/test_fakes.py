@@ -551,3 +551,26 @@ async def test_in_process_long_poll_cap_stops_updater_spinning() -> None:
         assert 0.25 <= time.monotonic() - started < 2
         pushed = core.push_update(updates.message("hi"))
         assert [u.update_id for u in await b.get_updates(timeout=5)] == [pushed["update_id"]]
+
+
+def test_text_limits_count_after_entity_parsing() -> None:
+    """Telegram: 1-4096 characters after entities parsing; captions 0-1024."""
+    from tests.fakes.bot_api import FakeTelegram
+
+    api = FakeTelegram()
+    api.started(1)
+    bold = "<b>" + "x" * 4000 + "</b>" + "&lt;" * 96  # 4,096 shown, 4,479 sent
+    assert api.handle("sendMessage", {"chat_id": 1, "text": bold, "parse_mode": "HTML"})[0] == 200
+    status, body = api.handle(
+        "sendMessage", {"chat_id": 1, "text": bold + "y", "parse_mode": "HTML"}
+    )
+    assert status == 400 and "message is too long" in body["description"]
+    status, body = api.handle("sendMessage", {"chat_id": 1, "text": "x" * 4097})
+    assert status == 400 and "message is too long" in body["description"]
+    status, body = api.handle(
+        "sendMessage", {"chat_id": 1, "text": "<b></b>", "parse_mode": "HTML"}
+    )
+    assert status == 400 and "empty" in body["description"]
+    markup = {"inline_keyboard": [[{"text": "a", "callback_data": "x" * 65}]]}
+    status, body = api.handle("sendMessage", {"chat_id": 1, "text": "a", "reply_markup": markup})
+    assert status == 400 and "BUTTON_DATA_INVALID" in body["description"]
