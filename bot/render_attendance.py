@@ -86,8 +86,12 @@ def line_text(line: RosterLine, tr: Translator) -> str:
     text = f"{STATE_MARK.get(line.state or '', '❔')} {line.name} — {state_label(line.state, tr)}"
     if line.checked_in_at is not None:
         text += " " + _("(checked in {time})").format(time=tr.clock(line.checked_in_at))
+    elif line.by_hand:
+        text += " " + _("(marked by hand)")
     if line.leave_reason:
         text += " " + _("reason: {reason}").format(reason=line.leave_reason)
+    if line.made_up:
+        text += " " + _("(made up)")
     if not line.full:
         text += " " + _("(probationary)")
     return text

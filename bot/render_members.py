@@ -193,6 +193,9 @@ def _dues_lines(view: MeView, tr: Translator) -> list[str]:
 
 
 def _attendance_line(year: int, tally: Tally, tr: Translator) -> str:
-    return tr.gettext(
+    line = tr.gettext(
         "Meetings in {year} so far: present {present}, on leave {leave}, absent {absent}"
     ).format(year=year, present=tally.present, leave=tally.leave, absent=tally.absent)
+    if tally.made_up:
+        line += tr.gettext(" ({n} made up)").format(n=tally.made_up)
+    return line

@@ -79,6 +79,7 @@ def _other_sections(report: OverdueReport, tr: Translator) -> list[str]:
             for lag in lags:
                 events = "; ".join(
                     f"{m.title.get(tr.locale_name)} {tr.short_day(tr.local(m.starts_at).date())}"
+                    + (" " + _("(made up)") if m.made_up else "")
                     for m in lag.missed
                 )
                 lines.append(

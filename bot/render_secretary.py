@@ -15,6 +15,7 @@ from bot.i18n import Translator
 from bot.plan_view import audience_label
 from bot.render_util import split_message
 from bot.services.plan_report import PlanEntry, PlanReport
+from scheduler.records import NOT_REACHABLE
 from storage.models import AttendanceState
 
 Keyboard = list[list[tuple[str, str]]]
@@ -28,6 +29,7 @@ STATE_MARK = {
     AttendanceState.LEAVE_DECLINED.value: "⛔",
     AttendanceState.PRESENT.value: "✅",
     AttendanceState.ABSENT.value: "❌",
+    NOT_REACHABLE: "📵",
 }
 
 
@@ -46,6 +48,8 @@ def state_label(state: str | None, tr: Translator) -> str:
             return tr.pgettext("answer", "leave declined")
         case AttendanceState.PRESENT:
             return tr.pgettext("answer", "present")
+        case "not_reachable":
+            return tr.pgettext("answer", "not reachable yet")
     return tr.pgettext("answer", "absent")
 
 

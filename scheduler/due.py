@@ -58,6 +58,7 @@ class BranchFacts:
     timezone: str
     delivery_mode: str = DeliveryMode.DIRECT.value
     group_chat_id: int | None = None
+    created_at: dt.datetime | None = None  # no digest for a week before the branch existed
 
     @property
     def posts_to_group(self) -> bool:
@@ -298,9 +299,14 @@ def digest_recipients(members: Iterable[MemberFacts]) -> list[MemberFacts]:
 def planned_digests(
     branch: BranchFacts, members: Iterable[MemberFacts], at: dt.datetime
 ) -> list[PlannedReminder]:
-    """The digest messages of the ISO week that contains `at` (local)."""
+    """The digest messages of the ISO week that contains `at` (local).
+
+    None for a digest instant before the branch existed: its first digest is the next Monday's.
+    """
     week, _monday = digest_week(at, branch.timezone)
     planned: list[PlannedReminder] = []
+    if branch.created_at is not None and at < branch.created_at:
+        return planned
     for m in digest_recipients(members):
         assert m.telegram_id is not None
         key = digest_key(branch.id, week, m.id)

@@ -71,6 +71,9 @@ class DeliveryStatus(enum.StrEnum):
 class Branch(SQLModel, table=True):
     """A branch: its zone, language, group chat and (optionally) its own plan."""
 
+    # A group chat belongs to one branch (NULLs are distinct on SQLite and PostgreSQL).
+    __table_args__ = (Index("uq_branch_group_chat", "group_chat_id", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
@@ -79,6 +82,9 @@ class Branch(SQLModel, table=True):
     delivery_mode: str = Field(default=DeliveryMode.DIRECT.value, max_length=8)
     plan_toml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # The branch's first local day: nothing before it is owed, counted, listed or exported.
+    # Set on the first import (that day, or `import --since DATE`); None reads as created_at.
+    starts_on: dt.date | None = Field(default=None)
 
 
 class PartyGroup(SQLModel, table=True):
@@ -117,6 +123,8 @@ class Member(SQLModel, table=True):
     unreachable_since: dt.datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
+    # The local day the member joined the branch's roster after its start (None: from the start).
+    joined_on: dt.date | None = Field(default=None)
 
 
 class Invite(SQLModel, table=True):

@@ -23,6 +23,12 @@ from sqlmodel import Session, col, select
 from bot.services.audience import in_audience
 from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
 from bot.services.upsert import insert_ignore
+from scheduler.records import (
+    MeetingRecord,
+    check_in_closes,
+    meeting_record,
+    member_since,
+)
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
@@ -34,7 +40,6 @@ from storage.models import (
 )
 
 CHECK_IN_OPENS = dt.timedelta(minutes=30)  # before the start
-CHECK_IN_CLOSES = dt.timedelta(hours=2)  # after the start
 MAX_NOTE = 500
 MEETING = "meeting"
 _EXCUSED = (AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value)
@@ -66,25 +71,21 @@ class Answer:
         return check_in_closes(self.event.starts_at) if self.event else None
 
 
-def check_in_closes(starts_at: dt.datetime) -> dt.datetime:
-    """The end of check-in, 2 hours after the start (SPEC 3; the Check in button goes then too)."""
-    return starts_at + CHECK_IN_CLOSES
-
-
-_NOT_ABSENT = frozenset(
-    {
-        AttendanceState.PRESENT.value,
-        AttendanceState.LEAVE_APPROVED.value,
-        AttendanceState.LEAVE_REQUESTED.value,  # an undecided request counts as leave
-    }
-)
-
-
 def effective_state(state: str | None, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
     """The state to show: once check-in has closed, neither a check-in nor leave is absent."""
-    if now >= check_in_closes(starts_at) and state not in _NOT_ABSENT:
-        return AttendanceState.ABSENT.value
-    return state
+    if state is None:
+        closed = now >= check_in_closes(starts_at)
+        return AttendanceState.ABSENT.value if closed else None
+    answer = AnswerFacts(state, None, None, None)
+    return meeting_record(answer, _LINKED, starts_at=starts_at, now=now, since=starts_at).state
+
+
+@dataclass(frozen=True)
+class _Linked:
+    linked_at: dt.datetime | None
+
+
+_LINKED = _Linked(dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
 def attendance_row(
@@ -186,6 +187,7 @@ class MemberFacts:
     role: str
     group_id: int | None
     linked_at: dt.datetime | None
+    since: dt.datetime | None = None  # the first instant that counts (branch start, joining)
 
 
 @dataclass(frozen=True)
@@ -232,33 +234,51 @@ def find_absences(
     *,
     until: dt.datetime,
 ) -> list[Absence]:
-    """Absent members of meetings whose check-in closed by `until` (pure)."""
+    """Members absent from, or on leave at, meetings whose check-in closed by `until` (pure).
+
+    The standing of each member is `scheduler.records.meeting_record`'s, as in every view.
+    """
     found: list[Absence] = []
     for meeting in meetings:
         if meeting.closes_at > until:
             continue
         for member in members:
             answer = answers.get((meeting.occurrence_id, member.member_id))
-            if answer is None:
-                linked = member.linked_at is not None and member.linked_at <= meeting.starts_at
-                if linked and in_audience(meeting.audience, member.role, member.group_id):
-                    found.append(
-                        Absence(meeting.occurrence_id, member.member_id, meeting.starts_at, None)
-                    )
+            if answer is None and not in_audience(meeting.audience, member.role, member.group_id):
                 continue
-            if answer.state == AttendanceState.PRESENT.value:
+            record = meeting_record(
+                answer,
+                member,
+                starts_at=meeting.starts_at,
+                now=until,
+                since=member.since or meeting.starts_at,
+            )
+            if not (record.absent or record.on_leave):
                 continue
             found.append(
                 Absence(
                     meeting.occurrence_id,
                     member.member_id,
                     meeting.starts_at,
-                    answer.state,
-                    answer.made_up_at,
-                    answer.made_up_note,
+                    answer.state if answer else None,
+                    answer.made_up_at if answer else None,
+                    answer.made_up_note if answer else None,
                 )
             )
     return found
+
+
+def record_of(
+    answer: AnswerFacts | Attendance | None,
+    member: MemberFacts,
+    *,
+    starts_at: dt.datetime,
+    now: dt.datetime,
+) -> MeetingRecord:
+    """A member's standing at a meeting (the shared rule), with their own start applied."""
+    return meeting_record(
+        answer, member, starts_at=starts_at, now=now, since=member.since or starts_at
+    )
 
 
 def absences(
@@ -288,7 +308,7 @@ def absences(
         if o.id is not None
     ]
     members = [
-        MemberFacts(m.id, m.role, m.group_id, m.linked_at)
+        MemberFacts(m.id, m.role, m.group_id, m.linked_at, member_since(m, branch))
         for m in repo.list_members(session, branch_id=branch_id)
         if m.id is not None
     ]

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from bot.services.events import Event, Refusal, active_member, event_for_member
 from bot.services.upsert import insert_ignore
+from scheduler.occurrences import plan_for
+from scheduler.records import branch_start, dues_months, member_start, owed_months
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
@@ -70,10 +72,12 @@ def _local_month(branch: Branch, now: dt.datetime) -> tuple[int, int]:
     return local.year, local.month
 
 
-def first_tracked_month(branch: Branch, year: int) -> int:
-    """The first month of `year` whose dues the bot tracks (the branch's first month)."""
-    start_year, start_month = _local_month(branch, branch.created_at)
-    return start_month if start_year == year else 1
+def first_tracked_month(branch: Branch, year: int, member: Member | None = None) -> int:
+    """The first month of `year` whose dues the bot tracks (the branch's or member's first)."""
+    start = member_start(member, branch) if member is not None else branch_start(branch)
+    if start.year > year:
+        return 13
+    return start.month if start.year == year else 1
 
 
 @dataclass(frozen=True)
@@ -113,15 +117,22 @@ class DuesStatus:
 
 def _status(session: Session, member: Member, branch: Branch, now: dt.datetime) -> DuesStatus:
     year, month = _local_month(branch, now)
-    first = first_tracked_month(branch, year)
+    first = first_tracked_month(branch, year, member)
     rows = session.exec(
         select(DuesPayment)
         .where(DuesPayment.member_id == member.id, DuesPayment.year == year)
         .order_by(col(DuesPayment.month))
     ).all()
     paid = tuple(_payment(r) for r in rows)
-    done = {p.month for p in paid}
-    owed = tuple(m for m in range(first, month + 1) if m not in done)
+    # Owed as every view counts it: the month's dues day has begun (scheduler.records).
+    due = dues_months(
+        plan_for(branch),
+        zone(branch.timezone),
+        since=member_start(member, branch),
+        now=now,
+        years=(year,),
+    )
+    owed = tuple(m for _y, m in owed_months(due, ((year, p.month) for p in paid)))
     review = _unconfirmed_count(session, branch) if member.role in _REVIEWERS else 0
     return DuesStatus(year, month, member.dues_amount, first, paid, owed, review)
 

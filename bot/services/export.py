@@ -138,8 +138,11 @@ def export_member(db: Database, *, member_id: int, now: dt.datetime) -> tuple[st
     tr = translator(member.locale or ctx.locale, ctx.branch.timezone)
     data.members = [m for m in data.members if m.id == member_id]
     data.payments = [p for p in data.payments if p.member_id == member_id]
+    # Every meeting stays: the register's rule decides which concern this member (absences
+    # have no answer row), exactly as in the branch's own export.
     data.answers = {
-        occ: {member_id: row} for occ, rows in data.answers.items() if (row := rows.get(member_id))
+        occ: ({member_id: row} if (row := rows.get(member_id)) else {})
+        for occ, rows in data.answers.items()
     }
     data.talks = [t for t in data.talks if member_id in data.participants.get(t.id or 0, [])]
     wb = Workbook(write_only=True)
