@@ -92,6 +92,8 @@ def import_command(args: argparse.Namespace, env: Env) -> int:
         locale=args.locale or (None if _exists(db, args.branch) else env.settings.default_locale),
         group_chat_id=args.group_chat,
         source=str(path),
+        since=args.since,
+        delivery=args.delivery,
     )
     verb = "created" if result.branch_created else "updated"
     print(

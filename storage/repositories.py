@@ -83,3 +83,8 @@ def add_audit(
     entry = AuditEntry(branch_id=branch_id, actor_id=actor_id, action=action, detail=detail, at=at)
     session.add(entry)
     return entry
+
+
+def branch_by_group_chat(session: Session, *, chat_id: int) -> Branch | None:
+    """The branch this group chat is bound to, if any (a chat belongs to one branch)."""
+    return session.exec(select(Branch).where(Branch.group_chat_id == chat_id)).first()
