@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from scheduler.ics import Change
 from scheduler.plan import Plan, default_plan, parse_plan
 from scheduler.records import branch_start
 from scheduler.recurrence import occurrences, zone
@@ -73,3 +74,16 @@ def list_year(session: Session, *, branch_id: int, year: int) -> Sequence[Occurr
         Occurrence.branch_id == branch_id, col(Occurrence.key).startswith(f"{year:04d}-")
     )
     return session.exec(stmt.order_by(col(Occurrence.starts_at))).all()
+
+
+def changed_occurrences(
+    session: Session, *, branch_id: int, year: int
+) -> dict[tuple[str, str], Change]:
+    """The year's moved and cancelled occurrences, as the .ics export needs them."""
+    return {
+        (o.item_id, o.key): Change(
+            o.starts_at, o.ends_at, o.status == OccurrenceStatus.CANCELLED.value
+        )
+        for o in list_year(session, branch_id=branch_id, year=year)
+        if o.changed_at is not None
+    }

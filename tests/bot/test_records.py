@@ -360,3 +360,46 @@ async def test_nothing_before_the_branch_existed_is_listed(harness: Harness) -> 
             )
         ).all()
     assert digest.attendance == () and december == []
+
+
+async def test_the_exported_calendar_carries_moves_and_cancellations(harness: Harness) -> None:
+    """EXDATE for a cancelled occurrence, an overriding RECURRENCE-ID event for a moved one."""
+    from icalendar import Calendar
+
+    h = harness
+    ids = _seed(h)
+    h.clock.set(dt.datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    with h.db.read() as s:
+        committee = s.exec(
+            select(Occurrence)
+            .where(
+                Occurrence.branch_id == ids["branch"], Occurrence.item_id == "committee_meeting"
+            )
+            .where(Occurrence.starts_at > h.clock.now())
+            .order_by(Occurrence.starts_at)  # type: ignore[arg-type]
+        ).all()
+    moved, cancelled = committee[0], committee[1]
+    await h.feed(
+        updates.command("reschedule", f"#{moved.id}", moved.key, "19:30", user_id=SECRETARY)
+    )
+    await h.feed(updates.command("cancelevent", f"#{cancelled.id}", user_id=SECRETARY))
+    await h.feed(updates.command("export", user_id=SECRETARY))
+    _xlsx, ics = h.api.sent("sendDocument")
+    calendar = Calendar.from_ical(ics["document"].content)
+    events = [e for e in calendar.walk("VEVENT") if str(e["uid"]).startswith("committee_meeting")]
+    [series] = [e for e in events if "RRULE" in e]
+    exdates = [d.dt for x in _as_list(series.get("exdate")) for d in x.dts]
+    assert [d.date().isoformat() for d in exdates] == [cancelled.key]
+    [override] = [e for e in events if "RECURRENCE-ID" in e]
+    assert override["uid"] == series["uid"]
+    assert override["recurrence-id"].dt.date().isoformat() == moved.key
+    start = override["dtstart"].dt
+    assert (start.date().isoformat(), start.hour, start.minute) == (moved.key, 19, 30)
+    # nothing of December 2025, before the branch existed
+    assert all(e["dtstart"].dt.year == 2026 for e in calendar.walk("VEVENT"))
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
