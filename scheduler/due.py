@@ -329,4 +329,33 @@ def due_reminders(
         if reminder.at > now or reminder.key in ledger_keys:
             continue
         (skip if reminder.is_stale(now) else send).append(reminder)
-    return send, skip
+    return supersede(send, skip)
+
+
+SUPERSEDED = "superseded_by"
+
+
+def supersede(
+    send: list[PlannedReminder], skip: list[PlannedReminder]
+) -> tuple[list[PlannedReminder], list[PlannedReminder]]:
+    """Of several reminders of one occurrence due at once for one chat, send only the latest.
+
+    After downtime across both reminders of a meeting, the member gets the day's reminder once;
+    the earlier one is recorded as skipped, superseded by it (its key in the payload).
+    """
+    latest: dict[tuple[int, int], PlannedReminder] = {}
+    for r in send:
+        if r.kind != Kind.REMIND.value or r.occurrence_id is None:
+            continue
+        key = (r.occurrence_id, r.chat_id)
+        if key not in latest or r.at > latest[key].at:
+            latest[key] = r
+    kept: list[PlannedReminder] = []
+    for r in send:
+        best = latest.get((r.occurrence_id or 0, r.chat_id))
+        if best is None or best is r or r.kind != Kind.REMIND.value:
+            kept.append(r)
+        else:
+            payload = {**(r.payload or {}), SUPERSEDED: best.key}
+            skip.append(replace(r, payload=payload))
+    return kept, skip

@@ -19,6 +19,7 @@ from bot.handlers.taps import (
     parsed,
     query_of,
     refresh_after_answer,
+    refresh_for_member,
     refresh_message,
     send_private,
 )
@@ -153,6 +154,12 @@ async def on_decide_leave(update: Update, context: BranchContext) -> None:
         await send_private(
             context, decision.member_telegram_id, text.decision_for_member(decision, tr)
         )
+    if decision.refusal is None and decision.member_id is not None:
+        # The member's reminder said "leave requested, awaiting approval": show the decision.
+        for chat_id, message_id in decision.cards:
+            await refresh_for_member(
+                context, chat_id, message_id, decision.event.occurrence_id, decision.member_id
+            )
 
 
 @requires(Need.COMMITTEE)
