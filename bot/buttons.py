@@ -32,6 +32,7 @@ ACTIONS: dict[str, int] = {
     "pa": 1,  # pay every owed month from /dues: year
     "ds": 2,  # store an approved dues amount: member id, amount in fen
     "mu": 2,  # record a make-up session (补课): occurrence id, member id
+    "da": 1,  # confirm every payment listed in /dues review: the highest payment id shown
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

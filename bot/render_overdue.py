@@ -7,6 +7,7 @@ from bot.i18n import N_, Translator
 from bot.render_secretary import Keyboard, grouped, pager
 from bot.services.nudges import NudgeResult
 from bot.services.overdue import DuesLag, Month, OverdueReport
+from storage.sorting import natural_key
 
 OVERDUE_VIEW = 64  # the "pg" view code of /overdue pages
 LIMIT_NOTE = N_(
@@ -130,7 +131,9 @@ def nudge_groups(report: OverdueReport) -> list[int]:
     ids = {lag.group_id for lag in report.dues if lag.unpaid}
     ids |= {gap.group_id for gap in report.talks}
     ids |= {lag.group_id for lag in report.absences}
-    return sorted((i for i in ids if i is not None), key=lambda i: report.groups.get(i, ""))
+    return sorted(
+        (i for i in ids if i is not None), key=lambda i: natural_key(report.groups.get(i, ""))
+    )
 
 
 def overdue_keyboard(report: OverdueReport, number: int, total: int, tr: Translator) -> Keyboard:

@@ -17,6 +17,7 @@ from bot.render_util import split_message
 from bot.services.plan_report import PlanEntry, PlanReport
 from scheduler.records import NOT_REACHABLE
 from storage.models import AttendanceState
+from storage.sorting import natural_key
 
 Keyboard = list[list[tuple[str, str]]]
 PAGE_LIMIT = 4000
@@ -85,7 +86,9 @@ def grouped(
     buckets: dict[int | None, list[_T]] = {}
     for item in items:
         buckets.setdefault(group_of(item), []).append(item)
-    order = sorted((k for k in buckets if k is not None), key=lambda k: groups.get(k, ""))
+    order = sorted(
+        (k for k in buckets if k is not None), key=lambda k: natural_key(groups.get(k, ""))
+    )
     named = [(groups.get(k, "?"), buckets[k]) for k in order]
     if None in buckets:
         named.append((tr.gettext("(no party group)"), buckets[None]))

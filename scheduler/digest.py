@@ -33,6 +33,7 @@ from storage.models import (
     PartyGroup,
     TalkRecord,
 )
+from storage.sorting import natural_key
 
 WEEK = dt.timedelta(days=7)
 
@@ -155,9 +156,10 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
             DuesPayment.month == today.month,
         )
     ).all()
-    groups = session.exec(
-        select(PartyGroup).where(PartyGroup.branch_id == branch.id).order_by(col(PartyGroup.name))
-    ).all()
+    groups = sorted(
+        session.exec(select(PartyGroup).where(PartyGroup.branch_id == branch.id)).all(),
+        key=lambda g: natural_key(g.name),
+    )
     talks = session.exec(
         select(TalkRecord.group_id).where(
             TalkRecord.branch_id == branch.id,

@@ -182,7 +182,11 @@ async def on_make_up(update: Update, context: BranchContext) -> None:
         return
     question = text.make_up_question(result.member_name, result.event, context.tr)
     asked = await send_private(context, sender.telegram_id, question)
-    await answer(query, None if asked else text.start_private_chat(context.tr), alert=not asked)
+    await answer(
+        query,
+        text.make_up_asked(context.tr) if asked else text.start_private_chat(context.tr),
+        alert=not asked,
+    )
 
 
 async def make_up_note(update: Update, context: BranchContext) -> None:

@@ -25,6 +25,7 @@ from scheduler.records import Standing, meeting_record, member_since
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Attendance, AttendanceState, MemberStatus, Occurrence, OccurrenceStatus
+from storage.sorting import natural_key
 
 # Hand marks a secretary may make (button state codes 1..3).
 MARKS: dict[int, str] = {
@@ -211,7 +212,7 @@ def _roster(session: Session, ctx: BranchYear, occ: Occurrence) -> Roster:
                 by_hand=record.by_hand,
             )
         )
-    lines.sort(key=lambda line: (line.group == "", line.group, line.name))
+    lines.sort(key=lambda line: (line.group == "", natural_key(line.group), line.name))
     counted = quorum(expected, answers, starts_at=occ.starts_at, now=ctx.now)
     return Roster(
         occurrence_id=occ.id,

@@ -23,6 +23,7 @@ from bot.services.plan_report import ON_LEAVE, PRESENT, answer_states
 from scheduler.recurrence import to_local
 from storage.db import Database
 from storage.models import DuesPayment, Member, Occurrence, OccurrenceStatus
+from storage.sorting import natural_key
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
              "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
@@ -95,7 +96,7 @@ def chart_data(db: Database, *, branch_id: int, now: dt.datetime) -> ChartData:
             )
             cell[0] += present
             cell[1] += 1
-    group_names = sorted({g for g, _m in counts})
+    group_names = sorted({g for g, _m in counts}, key=natural_key)
     attendance = {
         g: [100.0 * c[0] / c[1] if (c := counts.get((g, m))) else None for m in months]
         for g in group_names

@@ -93,7 +93,7 @@ class Payment:
 
     @property
     def confirmed(self) -> bool:
-        """Whether the treasurer has confirmed receipt."""
+        """Whether the secretary or committee has confirmed receipt."""
         return self.confirmed_at is not None
 
 
@@ -252,7 +252,7 @@ def declare_months(
         )
 
 
-# ---------------------------------------------------------------- the treasurer's side
+# ---------------------------------------------------------------- confirming receipt
 
 
 @dataclass(frozen=True)
@@ -295,11 +295,34 @@ def review(db: Database, *, actor_id: int | None, limit: int = 20) -> Review | R
             select(DuesPayment, Member)
             .join(Member, col(Member.id) == col(DuesPayment.member_id))
             .where(Member.branch_id == branch.id, col(DuesPayment.confirmed_at).is_(None))
-            .order_by(col(DuesPayment.declared_at), col(DuesPayment.id))
+            # oldest month first; a member's months together and in order
+            .order_by(
+                col(DuesPayment.year),
+                col(DuesPayment.month),
+                col(Member.name),
+                col(DuesPayment.id),
+            )
             .limit(limit)
         )
         items = tuple(PendingPayment(_payment(p), m.name) for p, m in session.exec(stmt).all())
         return Review(items, _unconfirmed_count(session, branch))
+
+
+def confirm_listed(
+    db: Database, *, actor_id: int | None, up_to: int, now: dt.datetime, limit: int = 20
+) -> list[Confirmed]:
+    """ "Confirm all": every payment the review lists (ids up to `up_to`, the highest shown).
+
+    A payment declared after the list was shown has a higher id and is left for the next look.
+    """
+    listing = review(db, actor_id=actor_id, limit=limit)
+    if isinstance(listing, Refusal):
+        return [Confirmed(listing)]
+    return [
+        confirm_payment(db, payment_id=item.payment.payment_id, actor_id=actor_id, now=now)
+        for item in listing.items
+        if item.payment.payment_id <= up_to
+    ]
 
 
 @dataclass(frozen=True)

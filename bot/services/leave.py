@@ -88,6 +88,7 @@ class LeaveRequest:
     reason: str = ""
     approvers: tuple[Approver, ...] = ()
     reminder: tuple[int, int] | None = None  # (chat id, message id) of the tapped reminder
+    by_secretary: bool = False  # the secretary's own request goes to the committee
 
 
 def request_leave(
@@ -139,6 +140,7 @@ def request_leave(
             reason=reason,
             approvers=_approvers(session, member),
             reminder=_reminder(flow.data),
+            by_secretary=member.role == Role.SECRETARY.value,
         )
 
 

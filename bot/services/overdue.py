@@ -203,8 +203,8 @@ def _dues(session: Session, ctx: BranchYear, members: Sequence[Member]) -> list[
         if not unpaid and not declared:
             continue
         streak = 0
-        for month in reversed(months):
-            if month in own:
+        for due_month in reversed(months):
+            if due_month in own:
                 break
             streak += 1
         lags.append(

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.services.branch_year import (
@@ -124,14 +125,15 @@ def answer_states(
     found: dict[int, dict[int, AnswerState]] = {i: {} for i in ids}
     if not ids:
         return found
-    stmt = select(
-        Attendance.occurrence_id,
-        Attendance.member_id,
-        Attendance.state,
-        Attendance.checked_in_at,
-        Attendance.made_up_at,
+    # five columns: SQLAlchemy's select (SQLModel's typed overloads stop at four)
+    stmt = sa_select(
+        col(Attendance.occurrence_id),
+        col(Attendance.member_id),
+        col(Attendance.state),
+        col(Attendance.checked_in_at),
+        col(Attendance.made_up_at),
     ).where(col(Attendance.occurrence_id).in_(ids))
-    for occurrence_id, member_id, state, checked_in_at, made_up_at in session.exec(stmt):
+    for occurrence_id, member_id, state, checked_in_at, made_up_at in session.execute(stmt):
         found[occurrence_id][member_id] = AnswerState(state, checked_in_at, made_up_at)
     return found
 

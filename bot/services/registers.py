@@ -33,6 +33,7 @@ from storage.models import (
     PartyGroup,
     TalkRecord,
 )
+from storage.sorting import natural_key
 
 MONEY = "¥#,##0.00"
 DATE = "yyyy-mm-dd"
@@ -199,7 +200,9 @@ def talks_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
     sep = "、" if tr.locale_name == "zh_CN" else ", "
     group_name = {i: g.name for i, g in data.groups.items()}
     rows: list[list[Any]] = []
-    for record in sorted(data.talks, key=lambda t: (group_name.get(t.group_id, ""), t.quarter)):
+    for record in sorted(
+        data.talks, key=lambda t: (natural_key(group_name.get(t.group_id, "")), t.quarter)
+    ):
         people = sorted(names.get(i, "?") for i in data.participants.get(record.id or 0, []))
         rows.append(
             [
@@ -254,7 +257,9 @@ def plan_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
 
 def _by_group(data: RegisterData, members: Sequence[Member]) -> list[Member]:
     """Members by party group name (no group last), then by name."""
-    return sorted(members, key=lambda m: (_group(data, m) == "", _group(data, m), m.name))
+    return sorted(
+        members, key=lambda m: (_group(data, m) == "", natural_key(_group(data, m)), m.name)
+    )
 
 
 def _sheet(

@@ -112,8 +112,11 @@ def _telegram_id(raw: str) -> int | None:
 
 
 def _amount(raw: str) -> Decimal:
+    if not raw.strip():
+        # A blank would silently mean "exempt": the roster must say 0 for that.
+        raise ValueError("dues_amount is empty: give the monthly amount, or 0 if exempt")
     try:
-        amount = Decimal(raw or "0")
+        amount = Decimal(raw)
     except InvalidOperation:
         raise ValueError(f"dues_amount {raw!r} is not a number of yuan (e.g. 12.50)") from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):

@@ -122,7 +122,7 @@ def _meetings(db: Database, branch_id: int) -> list[tuple[Occurrence, str]]:
 
 async def _act(h: Harness, occ: Occurrence, member: tuple[int, int, str], action: str) -> None:
     """Give one member's answer to one meeting through the bot, as a person would."""
-    member_id, telegram_id, role = member
+    member_id, telegram_id, _role = member
     assert occ.id is not None
     start = occ.starts_at
     decider = COMMITTEE if telegram_id == SECRETARY else SECRETARY

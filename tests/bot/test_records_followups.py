@@ -60,3 +60,121 @@ async def test_catching_up_sends_the_latest_reminder_once(
     assert sorted(rows.values()) == ["sent", "skipped"]
     await dispatcher(harness).run_once(clock.now() + dt.timedelta(minutes=5))
     assert len(api.messages_to(MEMBER)) == 1
+
+
+# ------------------------------------------------------------------ taps and texts that answer
+
+LI, SUN, SECRETARY_W, COMMITTEE_Z = 1001, 1002, 9001, 9002
+
+
+async def test_leave_after_check_in_says_why_it_is_refused(harness: Harness) -> None:
+    from tests.bot.answers_fixtures import MEETING_START, seed_started
+
+    w = seed_started(harness)
+    harness.clock.set(MEETING_START - dt.timedelta(minutes=5))
+    await tap(harness, button("ci", w.meeting), user_id=LI)
+    refused = await tap(harness, button("lv", w.meeting), user_id=LI)
+    assert "leave can no longer be requested" in refused["text"]
+
+
+async def test_free_text_outside_a_conversation_gets_a_hint(harness: Harness) -> None:
+    from tests.bot.answers_fixtures import seed_started
+
+    seed_started(harness)
+    await harness.feed(updates.message("hello, is the meeting on Friday?", user_id=LI))
+    assert "/help" in harness.last_reply(LI)
+
+
+async def test_make_up_button_answers_with_a_toast(harness: Harness) -> None:
+    from tests.bot.answers_fixtures import MEETING_START, seed_started
+
+    w = seed_started(harness)
+    harness.clock.set(MEETING_START + dt.timedelta(days=2))
+    toast = await tap(harness, button("mu", w.meeting, w.ids["Member Sun"]), user_id=SECRETARY_W)
+    assert toast.get("text")
+
+
+async def test_the_secretary_s_own_leave_goes_to_the_committee(harness: Harness) -> None:
+    from tests.bot.answers_fixtures import MEETING_START, seed_started
+
+    w = seed_started(harness)
+    harness.clock.set(MEETING_START - dt.timedelta(days=1))
+    await tap(harness, button("lv", w.meeting), user_id=SECRETARY_W)
+    await harness.feed(updates.message("at the district meeting", user_id=SECRETARY_W))
+    assert "branch committee" in harness.last_reply(SECRETARY_W)
+    assert "at the district meeting" in harness.last_reply(COMMITTEE_Z)
+
+
+def test_a_blank_dues_amount_is_refused() -> None:
+    import pytest
+
+    from bot.services.roster import RosterError, parse_roster
+
+    roster = "name,telegram_id,role,group,dues_amount,status\n张三,,member,,,\n李四,,member,,0,\n"
+    with pytest.raises(RosterError) as refused:
+        parse_roster(roster.encode(), source="r.csv")
+    assert refused.value.problems == [
+        "line 2: dues_amount is empty: give the monthly amount, or 0 if exempt"
+    ]
+
+
+async def test_groups_sort_as_people_count_them(harness: Harness) -> None:
+    from tests.harness import seed_branch
+
+    seed_branch(
+        harness.db,
+        members=[
+            ("Secretary Wang", SECRETARY_W, "secretary", "第三党小组"),
+            ("A", None, "member", "第一党小组"),
+            ("B", None, "member", "第十党小组"),
+            ("C", None, "member", "第二党小组"),
+        ],
+    )
+    await harness.feed(updates.command("members", user_id=SECRETARY_W))
+    text = harness.last_reply(SECRETARY_W)
+    order = [text.index(g) for g in ("第一党小组", "第二党小组", "第三党小组", "第十党小组")]
+    assert order == sorted(order)
+
+
+async def test_dues_review_lists_months_in_order_and_confirms_all(harness: Harness) -> None:
+    from decimal import Decimal
+
+    from storage.models import DuesPayment
+    from tests.bot.answers_fixtures import seed_started
+
+    w = seed_started(harness)
+    declared = dt.datetime(2026, 3, 20, 2, tzinfo=dt.UTC)
+    with harness.db.transaction() as s:
+        for name, month, minutes in (
+            ("Member Li", 3, 0),
+            ("Member Li", 1, 1),
+            ("Member Sun", 2, 2),
+        ):
+            s.add(
+                DuesPayment(
+                    member_id=w.ids[name],
+                    year=2026,
+                    month=month,
+                    amount=Decimal("12.50"),
+                    declared_at=declared + dt.timedelta(minutes=minutes),
+                )
+            )
+    harness.clock.set(declared + dt.timedelta(hours=1))
+    await harness.feed(updates.command("dues", "review", user_id=SECRETARY_W))
+    listing = harness.api.sent("sendMessage")[-1]
+    lines = [line for line in listing["text"].splitlines() if line.startswith("•")]
+    assert [line.split(" — ")[1] for line in lines] == [
+        "January 2026",
+        "February 2026",
+        "March 2026",
+    ]
+    [confirm_all] = [
+        b["callback_data"]
+        for row in listing["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["callback_data"].startswith("da")
+    ]
+    toast = await tap(harness, confirm_all, user_id=SECRETARY_W)
+    assert toast["text"] == "3 payments confirmed."
+    with harness.db.read() as s:
+        assert all(p.confirmed_at is not None for p in s.exec(select(DuesPayment)))
