@@ -7,6 +7,7 @@ import datetime as dt
 from sqlmodel import select
 
 from bot.buttons import button
+from storage.db import Database
 from storage.models import Attendance, Occurrence
 from tests.bot.answers_fixtures import tap
 from tests.bot.test_reminders_flow import MEETING, T0, dispatcher, started
@@ -178,3 +179,120 @@ async def test_dues_review_lists_months_in_order_and_confirms_all(harness: Harne
     assert toast["text"] == "3 payments confirmed."
     with harness.db.read() as s:
         assert all(p.confirmed_at is not None for p in s.exec(select(DuesPayment)))
+
+
+async def test_the_group_post_counts_check_ins_and_leave_then_check_in_is_present(
+    harness: Harness,
+) -> None:
+    from tests.bot.answers_fixtures import MEETING_START, edits_of, seed_started, send_reminder
+
+    group_chat = -1001234567890
+    w = seed_started(harness)
+    harness.clock.set(MEETING_START - dt.timedelta(days=1))
+    message_id = await send_reminder(harness, group_chat, w.meeting, None)
+    await tap(
+        harness, button("lv", w.meeting), user_id=SUN, chat_id=group_chat, message_id=message_id
+    )
+    await harness.feed(updates.message("on duty", user_id=SUN))
+    with harness.db.read() as s:
+        row = s.exec(select(Attendance)).one()
+    await tap(harness, button("la", row.id or 0), user_id=SECRETARY_W)
+    harness.clock.set(MEETING_START - dt.timedelta(minutes=10))
+    await tap(
+        harness, button("ci", w.meeting), user_id=SUN, chat_id=group_chat, message_id=message_id
+    )
+    # the group's edit is coalesced (group rate limit): render the group view it will show
+    from bot import render_reminder
+    from bot.i18n import translator
+    from bot.services.reminders import build_reminder_view
+
+    with harness.db.read() as s:
+        view = build_reminder_view(
+            s, occurrence_id=w.meeting, member_id=None, now=harness.clock.now()
+        )
+    assert view is not None
+    shown = render_reminder.reminder_text(view, translator("en", "Asia/Shanghai"))
+    assert "Checked in: 1 of 7" in shown and "on leave: 0" in shown
+    assert edits_of(harness, group_chat, message_id)
+
+
+# ------------------------------------------------------------------------------- group chats
+
+GROUP = -1001234567890
+
+
+def _two_branches(h: Harness) -> dict[str, int]:
+    from tests.harness import seed_branch
+
+    a = seed_branch(h.db, name="一支部", members=[("Secretary Wang", 9001, "secretary", None)])
+    b = seed_branch(h.db, name="二支部", members=[("Secretary Liu", 9101, "secretary", None)])
+    for chat in (9001, 9101):
+        h.api.started(chat)
+    return {"a": a["branch"], "b": b["branch"]}
+
+
+def _branch(h: Harness, branch_id: int) -> tuple[int | None, str]:
+    from storage.models import Branch
+
+    with h.db.read() as s:
+        row = s.get(Branch, branch_id)
+        assert row is not None
+        return row.group_chat_id, row.delivery_mode
+
+
+async def test_bindgroup_asks_how_reminders_go_and_the_answer_is_kept(harness: Harness) -> None:
+    from bot.preview import preview_report
+
+    ids = _two_branches(harness)
+    await harness.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP))
+    asked = harness.api.sent("sendMessage")[-1]
+    assert "How should reminders go" in asked["text"]
+    choices = [b["callback_data"] for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    assert choices == [button("bd", 0), button("bd", 1), button("bd", 2)]
+    toast = await tap(harness, button("bd", 2), user_id=9001, chat_id=GROUP)
+    assert "group chat and to each member" in toast["text"]
+    assert _branch(harness, ids["a"]) == (GROUP, "both")
+    refused = await tap(harness, button("bd", 0), user_id=9101, chat_id=GROUP)
+    assert _branch(harness, ids["a"]) == (GROUP, "both") and refused["text"]
+    text = preview_report(
+        harness.db,
+        branch_name="一支部",
+        first=dt.date(2026, 3, 1),
+        last=dt.date(2026, 3, 31),
+        now=harness.clock.now(),
+    )
+    assert "delivery both" in text and "+ group chat" in text
+
+
+async def test_a_group_chat_belongs_to_one_branch(harness: Harness) -> None:
+    ids = _two_branches(harness)
+    await harness.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP))
+    await harness.feed(updates.command("bindgroup", user_id=9101, chat_id=GROUP))
+    assert "belongs to 一支部" in harness.last_reply(GROUP)
+    assert "tried to bind" in harness.last_reply(9001)  # the owner's secretary is told
+    assert _branch(harness, ids["a"])[0] == GROUP and _branch(harness, ids["b"])[0] is None
+
+
+async def test_an_admin_may_move_a_group_chat_and_both_are_told(
+    db: Database, clock: FrozenClock, api: FakeTelegram
+) -> None:
+    from tests.harness import settings_for
+
+    h = Harness(db, clock, api, settings_for(api, admin_telegram_ids=[9101]))
+    await h.start()
+    try:
+        ids = _two_branches(h)
+        await h.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP))
+        await h.feed(updates.command("bindgroup", user_id=9101, chat_id=GROUP))
+        assert "moved from 一支部 to 二支部" in h.last_reply(GROUP)
+        assert "was moved to 二支部" in h.last_reply(9001)
+        assert _branch(h, ids["a"])[0] is None and _branch(h, ids["b"])[0] == GROUP
+    finally:
+        await h.stop()
+
+
+async def test_rebinding_warns_that_it_replaces_the_earlier_group(harness: Harness) -> None:
+    _two_branches(harness)
+    await harness.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP))
+    await harness.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP - 1))
+    assert "replaces the branch's earlier group chat" in harness.last_reply(GROUP - 1)
