@@ -296,3 +296,40 @@ async def test_rebinding_warns_that_it_replaces_the_earlier_group(harness: Harne
     await harness.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP))
     await harness.feed(updates.command("bindgroup", user_id=9001, chat_id=GROUP - 1))
     assert "replaces the branch's earlier group chat" in harness.last_reply(GROUP - 1)
+
+
+async def test_a_declined_reason_is_not_shown_beside_a_later_check_in(harness: Harness) -> None:
+    from bot.services.attendance_admin import roster
+    from bot.services.changes import EventRef
+    from tests.bot.answers_fixtures import MEETING_START, seed_started
+
+    w = seed_started(harness)
+    harness.clock.set(MEETING_START - dt.timedelta(days=1))
+    await tap(harness, button("lv", w.meeting), user_id=LI)
+    await harness.feed(updates.message("a family matter", user_id=LI))
+    with harness.db.read() as s:
+        row = s.exec(select(Attendance)).one()
+    await tap(harness, button("ld", row.id or 0), user_id=SECRETARY_W)
+    harness.clock.set(MEETING_START - dt.timedelta(minutes=5))
+    await tap(harness, button("ci", w.meeting), user_id=LI)
+    view = roster(
+        harness.db,
+        branch_id=w.branch_id,
+        event=EventRef(occurrence_id=w.meeting),
+        now=harness.clock.now(),
+    )
+    [li] = [line for line in view.lines if line.member_id == w.ids["Member Li"]]
+    assert (li.state, li.leave_reason) == ("present", None)
+
+
+async def test_a_new_branch_gets_no_digest_for_the_week_before_it_existed(
+    harness: Harness, api: FakeTelegram, clock: FrozenClock
+) -> None:
+    seed(harness.db, members=2, plan=meeting_plan(), roles=("secretary", "committee"))
+    started(api, MEMBER, SECRETARY)
+    clock.set(dt.datetime(2026, 1, 1, 2, 0, tzinfo=dt.UTC))  # Thursday; created at 08:00 local
+    await dispatcher(harness).run_once(clock.now())
+    assert [r for r in deliveries(harness.db) if r.kind == "digest"] == []
+    clock.set(dt.datetime(2026, 1, 5, 0, 1, tzinfo=dt.UTC))  # the next Monday, 08:01
+    await dispatcher(harness).run_once(clock.now())
+    assert len([r for r in deliveries(harness.db) if r.kind == "digest"]) == 2
