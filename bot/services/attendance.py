@@ -4,12 +4,12 @@ Every use case is one transaction. A member's attendance row is created with
 `INSERT ... ON CONFLICT DO NOTHING` and then locked, so double or concurrent taps make one row
 and one change: the unique constraint decides, on SQLite and PostgreSQL alike.
 
-"Absent" is derived, not stored: once check-in has closed, an expected member with neither a
-check-in nor leave is absent (`find_absences`). Expected means in the item's audience and
-linked to the bot before the event started (the bot cannot know who was on the roster before,
-and an unlinked member never had a button), or holding an answer row. A pending leave request
-counts as leave: the member asked in time, the decision was the secretary's to make.
-A row in state ``absent`` exists only when the secretary marks it or records a make-up session.
+"Absent" is derived, not stored, by the shared rule of `scheduler.records` (every view uses it):
+once check-in has closed, an expected member with neither a check-in nor leave is absent
+(`find_absences`). Expected means in the item's audience and linked to the bot before the event
+started (an unlinked member never had a button: "not reachable yet"), or holding an answer row,
+and never before the branch's start or the member's joining. A pending leave request counts as
+leave. A row in state ``absent`` exists only when the secretary marks it or records a make-up.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from bot.services.audience import in_audience
 from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
 from bot.services.upsert import insert_ignore
 from scheduler.records import (
-    MeetingRecord,
     check_in_closes,
     meeting_record,
     member_since,
@@ -69,23 +68,6 @@ class Answer:
     def closes_at(self) -> dt.datetime | None:
         """When check-in closes for the event."""
         return check_in_closes(self.event.starts_at) if self.event else None
-
-
-def effective_state(state: str | None, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
-    """The state to show: once check-in has closed, neither a check-in nor leave is absent."""
-    if state is None:
-        closed = now >= check_in_closes(starts_at)
-        return AttendanceState.ABSENT.value if closed else None
-    answer = AnswerFacts(state, None, None, None)
-    return meeting_record(answer, _LINKED, starts_at=starts_at, now=now, since=starts_at).state
-
-
-@dataclass(frozen=True)
-class _Linked:
-    linked_at: dt.datetime | None
-
-
-_LINKED = _Linked(dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
 def attendance_row(
@@ -266,19 +248,6 @@ def find_absences(
                 )
             )
     return found
-
-
-def record_of(
-    answer: AnswerFacts | Attendance | None,
-    member: MemberFacts,
-    *,
-    starts_at: dt.datetime,
-    now: dt.datetime,
-) -> MeetingRecord:
-    """A member's standing at a meeting (the shared rule), with their own start applied."""
-    return meeting_record(
-        answer, member, starts_at=starts_at, now=now, since=member.since or starts_at
-    )
 
 
 def absences(
