@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -211,26 +212,24 @@ class Counts:
         return self.present + self.on_leave + self.absent + self.attending + self.no_answer
 
 
+_BUCKET = {
+    Standing.PRESENT: "present",
+    Standing.ON_LEAVE: "on_leave",
+    Standing.LEAVE_REQUESTED: "on_leave",
+    Standing.ABSENT: "absent",
+    Standing.ATTENDING: "attending",
+    Standing.NO_ANSWER: "no_answer",
+    Standing.LEAVE_DECLINED: "no_answer",  # until check-in closes; absent after
+    Standing.NOT_REACHABLE: "not_reachable",
+}
+
+
 def count(records: Iterable[MeetingRecord]) -> Counts:
-    """Add up records (pure)."""
-    tally = dict.fromkeys(("p", "l", "a", "m", "at", "n", "u"), 0)
-    for r in records:
-        if r.present:
-            tally["p"] += 1
-        elif r.on_leave:
-            tally["l"] += 1
-        elif r.absent:
-            tally["a"] += 1
-        elif r.standing == Standing.ATTENDING:
-            tally["at"] += 1
-        elif r.standing in (Standing.NO_ANSWER, Standing.LEAVE_DECLINED):
-            tally["n"] += 1
-        elif r.standing == Standing.NOT_REACHABLE:
-            tally["u"] += 1
-        tally["m"] += r.made_up and (r.absent or r.on_leave)
-    return Counts(
-        tally["p"], tally["l"], tally["a"], tally["m"], tally["at"], tally["n"], tally["u"]
-    )
+    """Add up records (pure); records not counted (before a start) are left out."""
+    items = list(records)
+    totals = Counter(_BUCKET[r.standing] for r in items if r.standing in _BUCKET)
+    made_up = sum(1 for r in items if r.made_up and (r.absent or r.on_leave))
+    return Counts(made_up=made_up, **totals)
 
 
 @dataclass(frozen=True)
