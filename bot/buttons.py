@@ -33,6 +33,8 @@ ACTIONS: dict[str, int] = {
     "ds": 2,  # store an approved dues amount: member id, amount in fen
     "mu": 2,  # record a make-up session (补课): occurrence id, member id
     "rm": 2,  # a member leaves the branch: member id, 1 = transferred out, 2 = removed
+    "da": 1,  # confirm every payment listed in /dues review: the highest payment id shown
+    "bd": 1,  # how reminders go, asked by /bindgroup: 0 private, 1 group chat, 2 both
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

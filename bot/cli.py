@@ -43,6 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--timezone", metavar="TZ")
     imp.add_argument("--locale", choices=("zh_CN", "en"))
     imp.add_argument("--group-chat", type=_chat_id, metavar="ID")
+    imp.add_argument(
+        "--since",
+        type=_date,
+        metavar="DATE",
+        help="the branch's first day (default: the day of its first import)",
+    )
+    imp.add_argument(
+        "--delivery",
+        choices=("direct", "group", "both"),
+        help="reminders by private message, in the group chat, or both",
+    )
 
     plan = sub.add_parser("plan", help="check, set, show or export an annual plan")
     plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")

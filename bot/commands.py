@@ -18,8 +18,9 @@ from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.holidays import flag_holidays
 from scheduler.ics import plan_to_ics
-from scheduler.occurrences import plan_for
+from scheduler.occurrences import changed_occurrences, plan_for
 from scheduler.plan import Plan, PlanError, default_plan, load_plan, parse_plan
+from scheduler.records import branch_start
 from scheduler.recurrence import occurrences, zone
 from storage import repositories as repo
 from storage.backup import BackupError, backup_sqlite
@@ -92,6 +93,8 @@ def import_command(args: argparse.Namespace, env: Env) -> int:
         locale=args.locale or (None if _exists(db, args.branch) else env.settings.default_locale),
         group_chat_id=args.group_chat,
         source=str(path),
+        since=args.since,
+        delivery=args.delivery,
     )
     verb = "created" if result.branch_created else "updated"
     print(
@@ -154,8 +157,22 @@ def plan_ics_command(args: argparse.Namespace, env: Env) -> int:
     """Write the year's plan as an iCalendar file on stdout."""
     plan, tr, name = _plan_context(args, env)
     year = env.year(args.year)
+    changes, since = {}, None
+    if args.branch:  # the branch's moves and cancellations, from its start
+        db = env.database()
+        with db.read() as session:
+            branch = _branch(session, args.branch)
+            assert branch.id is not None
+            changes = changed_occurrences(session, branch_id=branch.id, year=year)
+            since = branch_start(branch)
     data = plan_to_ics(
-        plan, year=year, tz_name=str(tr.tz.zone), locale=tr.locale_name, branch_name=name
+        plan,
+        year=year,
+        tz_name=str(tr.tz.zone),
+        locale=tr.locale_name,
+        branch_name=name,
+        changes=changes,
+        since=since,
     )
     sys.stdout.buffer.write(data)
     sys.stdout.flush()

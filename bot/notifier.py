@@ -247,6 +247,20 @@ def quorum_warning_text(payload: Mapping[str, Any], tr: Translator) -> str:
     _ = tr.gettext
     title = payload.get("title_en") if tr.locale_name == "en" else payload.get("title_zh_CN")
     starts_at = dt.datetime.fromisoformat(str(payload["starts_at"]))
+    if payload.get("impossible"):
+        entitled, on_leave = int(payload.get("entitled", 0)), int(payload.get("on_leave", 0))
+        return _(
+            "Quorum impossible: {title} on {when}. {on_leave} of the {entitled} full members "
+            "are on leave, so at most {possible} can come and {needed} are needed. "
+            "Consider moving the meeting (/reschedule)."
+        ).format(
+            title=title,
+            when=tr.when(starts_at),
+            on_leave=on_leave,
+            entitled=entitled,
+            possible=entitled - on_leave,
+            needed=payload.get("needed", 0),
+        )
     return _(
         "Quorum at risk: {title} on {when}. So far {counted} of the {needed} full members "
         "needed have said they will attend ({entitled} full members may vote). "

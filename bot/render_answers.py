@@ -87,7 +87,9 @@ def leave_toast(answer: Answer, tr: Translator, *, in_group: bool) -> str:
     if answer.refusal is Refusal.LEAVE_PENDING and answer.state == "leave_approved":
         return _("Your leave from this event is already approved.")
     if answer.refusal is Refusal.CHECKED_IN and answer.checked_in_at:
-        return _("You checked in at {time}.").format(time=tr.clock(answer.checked_in_at))
+        return _("You checked in at {time}: leave can no longer be requested.").format(
+            time=tr.clock(answer.checked_in_at)
+        )
     if answer.refusal is not None:
         return refusal_text(answer.refusal, tr)
     if in_group:
@@ -122,6 +124,11 @@ def leave_sent(request: LeaveRequest, tr: Translator) -> str:
     _ = tr.gettext
     if not request.approvers:
         return _("Your leave request is recorded, but no secretary can be reached by the bot yet.")
+    if request.by_secretary:
+        return _(
+            "Your leave request has been sent to the branch committee. "
+            "I will tell you the decision."
+        )
     return _("Your leave request has been sent to the secretary. I will tell you the decision.")
 
 
@@ -206,3 +213,17 @@ def cancelled_text(flow: str | None, tr: Translator) -> str:
     if flow is None:
         return _("There is nothing to cancel.")
     return _("Cancelled. Nothing more was saved.")
+
+
+def stray_text_hint(tr: Translator) -> str:
+    """The answer to a private message when no question is open."""
+    return tr.gettext(
+        "I did not ask anything just now, so I cannot use that message. I answer commands "
+        "and the buttons on my messages: send /help to see what you can do, or /me for your "
+        "overview."
+    )
+
+
+def make_up_asked(tr: Translator) -> str:
+    """The toast after the make-up button: where the question went."""
+    return tr.gettext("I asked you privately for the note of the make-up session.")

@@ -88,9 +88,13 @@ def line_text(line: RosterLine, tr: Translator, *, reason_limit: int = REASON_PR
     text = f"{STATE_MARK.get(line.state or '', '❔')} {line.name} — {state_label(line.state, tr)}"
     if line.checked_in_at is not None:
         text += " " + _("(checked in {time})").format(time=tr.clock(line.checked_in_at))
+    elif line.by_hand:
+        text += " " + _("(marked by hand)")
     if line.leave_reason:
         reason = clip(line.leave_reason, reason_limit)
         text += " " + _("reason: {reason}").format(reason=reason)
+    if line.made_up:
+        text += " " + _("(made up)")
     if not line.full:
         text += " " + _("(probationary)")
     return text

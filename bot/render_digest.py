@@ -71,18 +71,26 @@ def _event(event: UpcomingEvent, tr: Translator) -> str:
 
 def _tally(tally: MeetingTally, tr: Translator) -> str:
     _ = tr.gettext
-    return "  " + _(
-        "{day} {title}: {present} checked in, {attending} said they would come, "
-        "{leave} on leave, {none} no answer (of {total})"
+    line = "  " + _(
+        "{day} {title}: present {present}, on leave {leave}, absent {absent} (of {total})"
     ).format(
         day=tr.short_day(tr.local(tally.starts_at).date()),
         title=tally.title.get(tr.locale_name),
         present=tally.present,
-        attending=tally.attending,
         leave=tally.on_leave,
-        none=tally.no_answer,
+        absent=tally.absent,
         total=tally.audience,
     )
+    extra = []
+    if tally.attending:
+        extra.append(_("{n} said they would come").format(n=tally.attending))
+    if tally.no_answer:
+        extra.append(_("{n} no answer yet").format(n=tally.no_answer))
+    if tally.made_up:
+        extra.append(_("{n} made up").format(n=tally.made_up))
+    if tally.not_reachable:
+        extra.append(_("{n} not reachable yet").format(n=tally.not_reachable))
+    return line + ("; " + ", ".join(extra) if extra else "")
 
 
 def reason_label(reason: str | None, tr: Translator) -> str:

@@ -119,9 +119,9 @@ def declared_toast(declared: Declared, tr: Translator) -> str:
         return refusal_text(declared.refusal, tr)
     months = ", ".join(tr.month_name(p.year, p.month) for p in declared.recorded)
     total = sum((p.amount for p in declared.recorded), Decimal(0))
-    return _("Recorded: {amount} for {months}. The treasurer will confirm it.").format(
-        amount=tr.money(total), months=months
-    )
+    return _(
+        "Recorded: {amount} for {months}. The secretary or committee will confirm it."
+    ).format(amount=tr.money(total), months=months)
 
 
 def review_text(review: Review, tr: Translator) -> str:
@@ -146,9 +146,9 @@ def _pending_line(item: PendingPayment, tr: Translator) -> str:
 
 
 def review_keyboard(review: Review, tr: Translator) -> Keyboard:
-    """One Confirm button per listed payment."""
+    """One Confirm button per listed payment, and Confirm all when there are several."""
     _ = tr.gettext
-    return [
+    rows: Keyboard = [
         [
             (
                 _("✓ {name}, {month}").format(
@@ -160,6 +160,16 @@ def review_keyboard(review: Review, tr: Translator) -> Keyboard:
         ]
         for item in review.items
     ]
+    if len(review.items) > 1:
+        highest = max(item.payment.payment_id for item in review.items)
+        label = _("✓ Confirm all {n} listed").format(n=len(review.items))
+        rows.append([(label, button("da", highest))])
+    return rows
+
+
+def confirmed_all_toast(done: int, tr: Translator) -> str:
+    """The answer to Confirm all."""
+    return tr.ngettext("{n} payment confirmed.", "{n} payments confirmed.", done).format(n=done)
 
 
 def confirmed_toast(confirmed: Confirmed, tr: Translator) -> str:

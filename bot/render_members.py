@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.buttons import button
 from bot.i18n import Translator
 from bot.services.invites import Denial, InviteIssued, InviteUsageError, UsageProblem
 from bot.services.me import DuesState, MeView, Tally
-from bot.services.members import BLOCKED_REASON, RosterLine, RosterView
+from bot.services.members import (
+    BLOCKED_REASON,
+    BindOutcome,
+    BindStatus,
+    RosterLine,
+    RosterView,
+)
+from storage.models import DeliveryMode
 
 
 def role_label(role: str | None, tr: Translator) -> str:
@@ -193,6 +201,68 @@ def _dues_lines(view: MeView, tr: Translator) -> list[str]:
 
 
 def _attendance_line(year: int, tally: Tally, tr: Translator) -> str:
-    return tr.gettext(
+    line = tr.gettext(
         "Meetings in {year} so far: present {present}, on leave {leave}, absent {absent}"
     ).format(year=year, present=tally.present, leave=tally.leave, absent=tally.absent)
+    if tally.made_up:
+        line += tr.gettext(" ({n} made up)").format(n=tally.made_up)
+    return line
+
+
+def bind_text(outcome: BindOutcome, tr: Translator) -> str:
+    """The answer to /bindgroup in the group: bound (and the question how reminders go)."""
+    _ = tr.gettext
+    if outcome.status is BindStatus.TAKEN:
+        return _(
+            "This group chat belongs to {other}. Only its secretary or an administrator can "
+            "bind it to another branch; its secretary has been told."
+        ).format(other=outcome.other_branch)
+    if outcome.status is BindStatus.ALREADY:
+        head = _("This group chat is already bound to {branch}.")
+    elif outcome.status is BindStatus.MOVED:
+        head = _("This group chat was moved from {other} to {branch}.")
+    else:
+        head = _("This group chat is now bound to {branch}.")
+    lines = [head.format(branch=outcome.branch_name, other=outcome.other_branch)]
+    if outcome.replaced_chat is not None:
+        lines.append(_("It replaces the branch's earlier group chat."))
+    lines += [
+        delivery_text(outcome.delivery_mode, tr),
+        _("How should reminders go? Secretary, choose below."),
+    ]
+    return "\n".join(lines)
+
+
+def bind_notice(outcome: BindOutcome, chat_title: str, tr: Translator) -> str:
+    """What the other branch's secretaries are told about their group chat."""
+    _ = tr.gettext
+    if outcome.status is BindStatus.MOVED:
+        text = _(
+            "Your branch's group chat {chat} was moved to {branch} by an administrator "
+            "({name}). Send /bindgroup in another group chat to bind one again."
+        )
+    else:
+        text = _(
+            "{name} of {branch} tried to bind your branch's group chat {chat}; it stays yours."
+        )
+    return text.format(chat=chat_title, branch=outcome.branch_name, name=outcome.actor_name)
+
+
+def delivery_text(mode: str, tr: Translator) -> str:
+    """Where the branch's reminders go now."""
+    _ = tr.gettext
+    if mode == DeliveryMode.GROUP.value:
+        return _("Reminders go to this group chat only (meetings, dues, talk records).")
+    if mode == DeliveryMode.BOTH.value:
+        return _("Reminders go to this group chat and to each member privately.")
+    return _("Reminders go to each member privately; nothing is posted in the group chat.")
+
+
+def delivery_keyboard(tr: Translator) -> list[list[tuple[str, str]]]:
+    """Private only / group chat only / both."""
+    _ = tr.gettext
+    return [
+        [(_("Private messages only"), button("bd", 0))],
+        [(_("This group chat only"), button("bd", 1))],
+        [(_("Both"), button("bd", 2))],
+    ]

@@ -7,6 +7,7 @@ from bot.i18n import N_, Translator
 from bot.render_secretary import Keyboard, grouped, pager
 from bot.services.nudges import NudgeResult
 from bot.services.overdue import DuesLag, Month, OverdueReport
+from storage.sorting import natural_key
 
 OVERDUE_VIEW = 64  # the "pg" view code of /overdue pages
 LIMIT_NOTE = N_(
@@ -79,6 +80,7 @@ def _other_sections(report: OverdueReport, tr: Translator) -> list[str]:
             for lag in lags:
                 events = "; ".join(
                     f"{m.title.get(tr.locale_name)} {tr.short_day(tr.local(m.starts_at).date())}"
+                    + (" " + _("(made up)") if m.made_up else "")
                     for m in lag.missed
                 )
                 lines.append(
@@ -129,7 +131,9 @@ def nudge_groups(report: OverdueReport) -> list[int]:
     ids = {lag.group_id for lag in report.dues if lag.unpaid}
     ids |= {gap.group_id for gap in report.talks}
     ids |= {lag.group_id for lag in report.absences}
-    return sorted((i for i in ids if i is not None), key=lambda i: report.groups.get(i, ""))
+    return sorted(
+        (i for i in ids if i is not None), key=lambda i: natural_key(report.groups.get(i, ""))
+    )
 
 
 def overdue_keyboard(report: OverdueReport, number: int, total: int, tr: Translator) -> Keyboard:

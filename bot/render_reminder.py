@@ -126,11 +126,16 @@ def _state_lines(view: ReminderView, tr: Translator) -> list[str]:
         if view.item_kind == "dues":
             return [_("Paid so far: {paid} of {total}.").format(paid=c.paid, total=c.audience)]
         if view.item_kind == "meeting":
-            return [
+            lines = [
                 _("Attending: {attending} of {total}; on leave: {leave}.").format(
                     attending=c.attending, total=c.audience, leave=c.on_leave
                 )
             ]
+            if c.checked_in or view.on_event_day:
+                lines.append(
+                    _("Checked in: {n} of {total}.").format(n=c.checked_in, total=c.audience)
+                )
+            return lines
         return []
     state = view.state
     if state is None:

@@ -15,7 +15,9 @@ from bot.i18n import Translator
 from bot.plan_view import audience_label
 from bot.render_util import split_message
 from bot.services.plan_report import PlanEntry, PlanReport
+from scheduler.records import NOT_REACHABLE
 from storage.models import AttendanceState
+from storage.sorting import natural_key
 
 Keyboard = list[list[tuple[str, str]]]
 PAGE_LIMIT = 4000
@@ -28,6 +30,7 @@ STATE_MARK = {
     AttendanceState.LEAVE_DECLINED.value: "⛔",
     AttendanceState.PRESENT.value: "✅",
     AttendanceState.ABSENT.value: "❌",
+    NOT_REACHABLE: "📵",
 }
 
 
@@ -46,6 +49,8 @@ def state_label(state: str | None, tr: Translator) -> str:
             return tr.pgettext("answer", "leave declined")
         case AttendanceState.PRESENT:
             return tr.pgettext("answer", "present")
+        case "not_reachable":
+            return tr.pgettext("answer", "not reachable yet")
     return tr.pgettext("answer", "absent")
 
 
@@ -81,7 +86,9 @@ def grouped(
     buckets: dict[int | None, list[_T]] = {}
     for item in items:
         buckets.setdefault(group_of(item), []).append(item)
-    order = sorted((k for k in buckets if k is not None), key=lambda k: groups.get(k, ""))
+    order = sorted(
+        (k for k in buckets if k is not None), key=lambda k: natural_key(groups.get(k, ""))
+    )
     named = [(groups.get(k, "?"), buckets[k]) for k in order]
     if None in buckets:
         named.append((tr.gettext("(no party group)"), buckets[None]))

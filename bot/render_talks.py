@@ -31,7 +31,13 @@ def _head(state: TalksState, tr: Translator) -> list[str]:
     if state.resumed:
         lines.append(_("Continuing where you left off."))
     if state.amending:
-        lines.append(_("This replaces the records handed in before."))
+        lines.append(_("This amends the records handed in before."))
+        if state.previous_count is not None:
+            lines.append(
+                _("Handed in before: {talks} talks, {people} participants.").format(
+                    talks=state.previous_count, people=len(state.selected)
+                )
+            )
     if state.late:
         lines.append(_("The quarter is over: the records will be marked late."))
     return lines
@@ -43,7 +49,9 @@ def prompt(state: TalksState, tr: Translator) -> str:
     if state.refusal is not None and state.refusal not in (Refusal.BAD_INPUT, Refusal.ALREADY):
         return refusal_text(state.refusal, tr)
     lines: list[str] = []
-    if state.refusal is Refusal.BAD_INPUT:
+    if state.no_participants:
+        lines.append(_("Talks were held, so choose at least one participant."))
+    elif state.refusal is Refusal.BAD_INPUT:
         lines.append(refusal_text(Refusal.BAD_INPUT, tr))
     if state.resumed or (state.step == talks.COUNT and state.refusal is None):
         lines += _head(state, tr)
@@ -61,7 +69,13 @@ def _question(state: TalksState, tr: Translator) -> str:
     if state.step == talks.PEOPLE:
         return _("Who took part? Tap the names (several at once), then Done.")
     if state.step == talks.SUMMARY:
+        if state.previous_summary:
+            return _(
+                "Send a short summary of the talks, or keep the earlier one:\n{summary}"
+            ).format(summary=state.previous_summary)
         return _("Send a short summary of the talks.")
+    if state.previous_file:
+        return _("Send a photo or document of the filled form, or keep the earlier one.")
     return _("Send a photo or document of the filled form, or tap Skip.")
 
 
@@ -78,8 +92,11 @@ def keyboard(state: TalksState, tr: Translator) -> Keyboard:
         done = _("Done ({n} chosen)").format(n=len(state.selected))
         rows.append([(done, button("td", talks.DONE_PEOPLE))])
         return rows
+    if state.step == talks.SUMMARY and state.previous_summary:
+        return [[(_("Keep the earlier summary"), button("td", talks.KEEP_SUMMARY))]]
     if state.step == talks.FILE:
-        return [[(_("Skip"), button("td", talks.SKIP_FILE))]]
+        label = _("Keep the earlier form") if state.previous_file else _("Skip")
+        return [[(label, button("td", talks.SKIP_FILE))]]
     return []
 
 
@@ -99,7 +116,7 @@ def saved_text(state: TalksState, tr: Translator) -> str:
     if saved.has_file:
         lines.append(_("The form is attached."))
     if saved.amended:
-        lines.append(_("This replaced the earlier records."))
+        lines.append(_("This amended the earlier records."))
     if saved.late:
         lines.append(_("Marked late: the quarter was already over."))
     return "\n".join(lines)
@@ -110,3 +127,15 @@ def toggle_toast(state: TalksState, tr: Translator) -> str:
     if state.refusal is not None:
         return refusal_text(state.refusal, tr)
     return tr.gettext("{n} chosen").format(n=len(state.selected))
+
+
+def step_toast(state: TalksState, tr: Translator) -> str:
+    """The answer to Done / Keep / Skip: what was recorded (never an empty toast)."""
+    _ = tr.gettext
+    if state.saved is not None:
+        return _("Talk records handed in.")
+    if state.step == talks.SUMMARY:
+        return _("{n} chosen").format(n=len(state.selected))
+    if state.step == talks.FILE:
+        return _("Summary kept.")
+    return _("Saved.")

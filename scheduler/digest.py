@@ -21,10 +21,10 @@ from sqlmodel import Session, col, select
 from scheduler.audience import in_audience
 from scheduler.due import local_day
 from scheduler.plan import Localized, Plan, PlanItem
+from scheduler.records import branch_start_instant, count, meeting_record, member_since
 from scheduler.sweep import branch_plan
 from storage.models import (
     Attendance,
-    AttendanceState,
     Branch,
     DuesPayment,
     Member,
@@ -33,9 +33,9 @@ from storage.models import (
     PartyGroup,
     TalkRecord,
 )
+from storage.sorting import natural_key
 
 WEEK = dt.timedelta(days=7)
-_LEAVE = frozenset({AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value})
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,14 @@ class MeetingTally:
 
     title: Localized
     starts_at: dt.datetime
-    audience: int
-    present: int  # checked in
-    attending: int  # said they would come, not checked in
+    audience: int  # expected: present + attending + on leave + absent + no answer
+    present: int  # checked in or marked present
+    attending: int  # said they would come; check-in still open
     on_leave: int
-    no_answer: int
+    no_answer: int  # check-in still open
+    absent: int = 0  # made up or not
+    made_up: int = 0
+    not_reachable: int = 0  # never linked before the meeting: not expected
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,10 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
             DuesPayment.month == today.month,
         )
     ).all()
-    groups = session.exec(
-        select(PartyGroup).where(PartyGroup.branch_id == branch.id).order_by(col(PartyGroup.name))
-    ).all()
+    groups = sorted(
+        session.exec(select(PartyGroup).where(PartyGroup.branch_id == branch.id)).all(),
+        key=lambda g: natural_key(g.name),
+    )
     talks = session.exec(
         select(TalkRecord.group_id).where(
             TalkRecord.branch_id == branch.id,
@@ -209,7 +213,10 @@ def build_digest(facts: DigestFacts) -> Digest:
 
 
 def _attendance(facts: DigestFacts, items: Mapping[str, PlanItem]) -> tuple[MeetingTally, ...]:
+    """Last week's meetings, counted by the shared rule (`scheduler.records`) as every view."""
     answers = {(a.occurrence_id, a.member_id): a for a in facts.answers}
+    start = branch_start_instant(facts.branch)
+    since = {m.id: member_since(m, facts.branch) for m in facts.members}
     tallies = []
     for occ in facts.occurrences:
         item = items.get(occ.item_id)
@@ -217,26 +224,31 @@ def _attendance(facts: DigestFacts, items: Mapping[str, PlanItem]) -> tuple[Meet
             continue
         if occ.status == OccurrenceStatus.CANCELLED.value or occ.id is None:
             continue
-        audience = [m for m in facts.members if in_audience(item.audience, m.role, m.group_id)]
-        states = [answers.get((occ.id, m.id or 0)) for m in audience]
-        present = sum(1 for a in states if a is not None and a.checked_in_at is not None)
-        leave = sum(
-            1 for a in states if a is not None and a.state in _LEAVE and not a.checked_in_at
-        )
-        attending = sum(
-            1
-            for a in states
-            if a is not None and a.state == AttendanceState.ATTENDING.value and not a.checked_in_at
+        if occ.starts_at < start:
+            continue  # before the branch existed
+        counted = count(
+            meeting_record(
+                answers.get((occ.id, m.id or 0)),
+                m,
+                starts_at=occ.starts_at,
+                now=facts.now,
+                since=since[m.id],
+            )
+            for m in facts.members
+            if in_audience(item.audience, m.role, m.group_id) or (occ.id, m.id or 0) in answers
         )
         tallies.append(
             MeetingTally(
                 title=item.title,
                 starts_at=occ.starts_at,
-                audience=len(audience),
-                present=present,
-                attending=attending,
-                on_leave=leave,
-                no_answer=len(audience) - present - leave - attending,
+                audience=counted.expected,
+                present=counted.present,
+                attending=counted.attending,
+                on_leave=counted.on_leave,
+                no_answer=counted.no_answer,
+                absent=counted.absent,
+                made_up=counted.made_up,
+                not_reachable=counted.not_reachable,
             )
         )
     return tuple(tallies)

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 
 from scheduler import ledger
-from scheduler.due import PlannedReminder, local_day
+from scheduler.due import SUPERSEDED, PlannedReminder, local_day
 from scheduler.ledger import AMBIGUOUS, MIGRATED, Claimed, NewRow, Settle
 from scheduler.notify import Kind, Notifier, Outcome, Outgoing, Status
 from scheduler.occurrences import sync_occurrences
@@ -548,7 +548,9 @@ def _new_row(p: PlannedReminder, status: str) -> NewRow:
     if p.payload:
         payload.update(p.payload)
     error = None
-    if status == DeliveryStatus.SKIPPED.value:
+    if status == DeliveryStatus.SKIPPED.value and p.payload and SUPERSEDED in p.payload:
+        error = "superseded: a later reminder of the same event went out instead"
+    elif status == DeliveryStatus.SKIPPED.value:
         error = "too late: the bot was offline until after the event began or the deadline passed"
     return NewRow(
         key=p.key,

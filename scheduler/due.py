@@ -58,6 +58,7 @@ class BranchFacts:
     timezone: str
     delivery_mode: str = DeliveryMode.DIRECT.value
     group_chat_id: int | None = None
+    created_at: dt.datetime | None = None  # no digest for a week before the branch existed
 
     @property
     def posts_to_group(self) -> bool:
@@ -298,9 +299,14 @@ def digest_recipients(members: Iterable[MemberFacts]) -> list[MemberFacts]:
 def planned_digests(
     branch: BranchFacts, members: Iterable[MemberFacts], at: dt.datetime
 ) -> list[PlannedReminder]:
-    """The digest messages of the ISO week that contains `at` (local)."""
+    """The digest messages of the ISO week that contains `at` (local).
+
+    None for a digest instant before the branch existed: its first digest is the next Monday's.
+    """
     week, _monday = digest_week(at, branch.timezone)
     planned: list[PlannedReminder] = []
+    if branch.created_at is not None and at < branch.created_at:
+        return planned
     for m in digest_recipients(members):
         assert m.telegram_id is not None
         key = digest_key(branch.id, week, m.id)
@@ -323,4 +329,33 @@ def due_reminders(
         if reminder.at > now or reminder.key in ledger_keys:
             continue
         (skip if reminder.is_stale(now) else send).append(reminder)
-    return send, skip
+    return supersede(send, skip)
+
+
+SUPERSEDED = "superseded_by"
+
+
+def supersede(
+    send: list[PlannedReminder], skip: list[PlannedReminder]
+) -> tuple[list[PlannedReminder], list[PlannedReminder]]:
+    """Of several reminders of one occurrence due at once for one chat, send only the latest.
+
+    After downtime across both reminders of a meeting, the member gets the day's reminder once;
+    the earlier one is recorded as skipped, superseded by it (its key in the payload).
+    """
+    latest: dict[tuple[int, int], PlannedReminder] = {}
+    for r in send:
+        if r.kind != Kind.REMIND.value or r.occurrence_id is None:
+            continue
+        key = (r.occurrence_id, r.chat_id)
+        if key not in latest or r.at > latest[key].at:
+            latest[key] = r
+    kept: list[PlannedReminder] = []
+    for r in send:
+        best = latest.get((r.occurrence_id or 0, r.chat_id))
+        if best is None or best is r or r.kind != Kind.REMIND.value:
+            kept.append(r)
+        else:
+            payload = {**(r.payload or {}), SUPERSEDED: best.key}
+            skip.append(replace(r, payload=payload))
+    return kept, skip

@@ -7,12 +7,19 @@ correctness over compactness.
 
 UIDs are stable across exports: "<item_id>-<year>@branchbot" for a recurring event and
 "<item_id>-<YYYY-MM-DD>@branchbot" for a single occurrence, so re-importing updates in place.
+
+The secretary's changes (RFC 5545 section 3.8.4.4 and 3.8.5.1): a cancelled occurrence of a
+recurring event is an EXDATE, a moved one an overriding VEVENT with the same UID and a
+RECURRENCE-ID of its planned start; a single-occurrence event is moved in place, or marked
+STATUS:CANCELLED. Nothing before the branch's start is exported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pytz
 from icalendar import Calendar, Event, vRecur, vText
@@ -21,6 +28,18 @@ from scheduler.plan import WEEKDAYS, Plan, PlanItem
 from scheduler.recurrence import Occurrence, local_to_utc, occurrences, to_local, zone
 
 PRODID = "-//branchbot//Party branch annual plan//EN"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the secretary did to one occurrence: moved it (new times) or cancelled it."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    cancelled: bool
+
+
+ChangeKey = tuple[str, str]  # (item id, planned local date ISO)
 _FREQ = {"month": "MONTHLY", "quarter": "MONTHLY", "year": "YEARLY"}
 # RFC 5545 TEXT holds any character but the controls (HTAB aside). icalendar escapes line
 # breaks, `;`, `,` and backslashes and folds lines at 75 octets (never inside a UTF-8
@@ -66,6 +85,18 @@ def _event(occ: Occurrence, item: PlanItem, *, uid: str, tz: pytz.BaseTzInfo, lo
     return event
 
 
+def _moved(occ: Occurrence, item: PlanItem, change: Change, *, uid: str,
+           tz: pytz.BaseTzInfo, locale: str, stamp: dt.datetime) -> Event:  # fmt: skip
+    """An occurrence at its new time, overriding the planned one (RECURRENCE-ID)."""
+    event = _event(occ, item, uid=uid, tz=tz, locale=locale, stamp=stamp)
+    event.add("recurrence-id", to_local(occ.starts_at, tz))
+    del event["dtstart"]
+    del event["duration"]
+    event.add("dtstart", to_local(change.starts_at, tz))
+    event.add("duration", change.ends_at - change.starts_at)
+    return event
+
+
 def plan_to_ics(
     plan: Plan,
     *,
@@ -74,12 +105,16 @@ def plan_to_ics(
     locale: str,
     branch_name: str,
     stamp: dt.datetime | None = None,
+    changes: Mapping[ChangeKey, Change] | None = None,
+    since: dt.date | None = None,
 ) -> bytes:
     """Return the plan's `year` as iCalendar bytes, times in the branch zone `tz_name`.
 
     `stamp` is the DTSTAMP of every event; it defaults to 1 January of `year` (UTC) so the same
-    plan always exports to the same bytes.
+    plan always exports to the same bytes. `changes` are the moved and cancelled occurrences;
+    occurrences before `since` (the branch's start) are left out.
     """
+    changes = changes or {}
     tz = zone(tz_name)
     stamp = stamp or dt.datetime(year, 1, 1, tzinfo=dt.UTC)
     until = local_to_utc(dt.date(year, 12, 31), dt.time(23, 59, 59), tz)
@@ -92,7 +127,8 @@ def plan_to_ics(
     cal.add("x-wr-timezone", tz_name)
     by_item: dict[str, list[Occurrence]] = {item.id: [] for item in plan.items}
     for occ in occurrences(plan, year, tz):
-        by_item[occ.item_id].append(occ)
+        if since is None or occ.local_date >= since:
+            by_item[occ.item_id].append(occ)
     for item in plan.items:
         occs = by_item[item.id]
         rule = _rrule(item, until) if not item.agendas else None
@@ -100,11 +136,32 @@ def plan_to_ics(
             uid = f"{item.id}-{year}@branchbot"
             event = _event(occs[0], item, uid=uid, tz=tz, locale=locale, stamp=stamp)
             event.add("rrule", rule)
+            moved = []
+            for occ in occs:
+                change = changes.get((item.id, occ.key))
+                if change is None:
+                    continue
+                if change.cancelled:
+                    event.add("exdate", to_local(occ.starts_at, tz))
+                elif change.starts_at != occ.starts_at:
+                    moved.append(
+                        _moved(occ, item, change, uid=uid, tz=tz, locale=locale, stamp=stamp)
+                    )
             cal.add_component(event)
+            for override in moved:
+                cal.add_component(override)
             continue
         for occ in occs:
             uid = f"{item.id}-{occ.key}@branchbot"
-            cal.add_component(_event(occ, item, uid=uid, tz=tz, locale=locale, stamp=stamp))
+            change = changes.get((item.id, occ.key))
+            if change is not None and not change.cancelled:
+                single = _moved(occ, item, change, uid=uid, tz=tz, locale=locale, stamp=stamp)
+                del single["recurrence-id"]
+            else:
+                single = _event(occ, item, uid=uid, tz=tz, locale=locale, stamp=stamp)
+                if change is not None:
+                    single.add("status", "CANCELLED")
+            cal.add_component(single)
     cal.add_missing_timezones(first_date=dt.date(year, 1, 1), last_date=dt.date(year + 1, 1, 1))
     ical: bytes = cal.to_ical()
     return ical

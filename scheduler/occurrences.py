@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from scheduler.ics import Change
 from scheduler.plan import Plan, default_plan, parse_plan
+from scheduler.records import branch_start
 from scheduler.recurrence import occurrences, zone
 from storage.models import Branch, Occurrence, OccurrenceStatus
 
@@ -25,14 +27,19 @@ def sync_occurrences(
     """Make the year's occurrence rows match the plan; keep moves, cancellations and answers.
 
     A row the secretary moved or cancelled (`changed_at` set) keeps its time and status. A future
-    row whose item or date left the plan is cancelled, never deleted, so answers stay.
+    row whose item or date left the plan is cancelled, never deleted, so answers stay. Nothing
+    before the branch's start is materialised: the branch did not exist for it.
     """
     assert branch.id is not None
     plan = plan or plan_for(branch)
     tz = zone(branch.timezone)
+    start = branch_start(branch)
     existing = {(o.item_id, o.key): o for o in list_year(session, branch_id=branch.id, year=year)}
     rows: list[Occurrence] = []
     for occ in occurrences(plan, year, tz):
+        if occ.local_date < start:
+            existing.pop((occ.item_id, occ.key), None)  # an old row stays as it is
+            continue
         row = existing.pop((occ.item_id, occ.key), None)
         if row is None:
             row = Occurrence(
@@ -67,3 +74,16 @@ def list_year(session: Session, *, branch_id: int, year: int) -> Sequence[Occurr
         Occurrence.branch_id == branch_id, col(Occurrence.key).startswith(f"{year:04d}-")
     )
     return session.exec(stmt.order_by(col(Occurrence.starts_at))).all()
+
+
+def changed_occurrences(
+    session: Session, *, branch_id: int, year: int
+) -> dict[tuple[str, str], Change]:
+    """The year's moved and cancelled occurrences, as the .ics export needs them."""
+    return {
+        (o.item_id, o.key): Change(
+            o.starts_at, o.ends_at, o.status == OccurrenceStatus.CANCELLED.value
+        )
+        for o in list_year(session, branch_id=branch_id, year=year)
+        if o.changed_at is not None
+    }

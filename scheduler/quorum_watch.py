@@ -1,7 +1,10 @@
-"""Warn the secretary 3 days before a general members' meeting whose quorum is at risk.
+"""Warn the secretary and committee 3 days before a general members' meeting short of quorum.
 
-The warning is an ordinary ledger row (kind `nudge`, key `qw:<occurrence>:m<secretary>`), so it
-goes out once through the same claim/send/settle path as every reminder. Whether the quorum is at
+The warning is an ordinary ledger row (kind `nudge`, key `qw:<occurrence>:m<member>`), so it
+goes out once through the same claim/send/settle path as every reminder. It says whether the
+quorum is only not reached yet, or already impossible (too many full members on leave).
+"Within 3 days" counts whole days of the branch's calendar: on Monday a Thursday meeting is 3
+days away whatever its hour. Whether the quorum is at
 risk is judged when the warning falls due: three days before the start (at the meeting's own
 time of day, so members have had the day's 09:00 reminder to answer), from the answers so far.
 """
@@ -13,13 +16,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import pytz
 from sqlmodel import Session, col, select
 
-from scheduler.audience import in_audience
+from scheduler.audience import LEADERSHIP, in_audience
 from scheduler.due import PlannedReminder
 from scheduler.plan import Plan, PlanItem
 from scheduler.quorum import QUORUM_ITEMS, WARN_DAYS, Quorum, quorum
-from storage.models import Attendance, Member, Occurrence, OccurrenceStatus, Role
+from scheduler.recurrence import to_local, zone
+from storage.models import Attendance, Branch, Member, Occurrence, OccurrenceStatus
 
 WARNING = dt.timedelta(days=WARN_DAYS)
 
@@ -31,7 +36,7 @@ class AtRisk:
     occurrence: Occurrence
     item: PlanItem
     standing: Quorum
-    secretaries: list[Member]
+    secretaries: list[Member]  # the secretary and the committee: all are told
 
 
 def quorum_key(occurrence_id: int, member_id: int) -> str:
@@ -61,7 +66,15 @@ def meetings_at_risk(
 
     The one loader behind the secretary's warning (below), the weekly digest and /digest.
     """
-    occs = _meetings(session, plans, after=now, until=now + WARNING)
+    zones = {
+        b.id: zone(b.timezone)
+        for b in session.exec(select(Branch).where(col(Branch.id).in_(list(plans)))).all()
+    }
+    occs = [
+        o
+        for o in _meetings(session, plans, after=now, until=now + WARNING + dt.timedelta(days=1))
+        if o.branch_id in zones and _days_until(o.starts_at, now, zones[o.branch_id]) <= WARN_DAYS
+    ]
     if not occs:
         return []
     members: dict[int, list[Member]] = defaultdict(list)
@@ -86,9 +99,14 @@ def meetings_at_risk(
         audience = [m for m in everyone if in_audience(item.audience, m.role, m.group_id)]
         standing = quorum(audience, answers[occ.id], starts_at=occ.starts_at, now=now)
         if not standing.reached:
-            secretaries = [m for m in everyone if m.role == Role.SECRETARY.value]
+            secretaries = [m for m in everyone if m.role in LEADERSHIP]
             found.append(AtRisk(occ, item, standing, secretaries))
     return found
+
+
+def _days_until(starts_at: dt.datetime, now: dt.datetime, tz: pytz.BaseTzInfo) -> int:
+    """Whole days of the branch's calendar from `now` to `starts_at`."""
+    return (to_local(starts_at, tz).date() - to_local(now, tz).date()).days
 
 
 def quorum_warnings(
@@ -132,5 +150,7 @@ def _warning(risk: AtRisk, secretary: Member) -> PlannedReminder:
             "counted": standing.counted,
             "needed": standing.needed,
             "entitled": standing.entitled,
+            "on_leave": standing.on_leave,
+            "impossible": standing.impossible,
         },
     )

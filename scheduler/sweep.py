@@ -74,6 +74,7 @@ class BranchView:
             timezone=self.row.timezone,
             delivery_mode=self.row.delivery_mode,
             group_chat_id=self.row.group_chat_id,
+            created_at=self.row.created_at,
         )
 
 

@@ -71,6 +71,9 @@ class DeliveryStatus(enum.StrEnum):
 class Branch(SQLModel, table=True):
     """A branch: its zone, language, group chat and (optionally) its own plan."""
 
+    # A group chat belongs to one branch (NULLs are distinct on SQLite and PostgreSQL).
+    __table_args__ = (Index("uq_branch_group_chat", "group_chat_id", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
@@ -81,6 +84,9 @@ class Branch(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     # Days leave reasons, make-up notes and talk summaries are kept; None keeps them for good.
     retention_days: int | None = Field(default=None)
+    # The branch's first local day: nothing before it is owed, counted, listed or exported.
+    # Set on the first import (that day, or `import --since DATE`); None reads as created_at.
+    starts_on: dt.date | None = Field(default=None)
 
 
 class PartyGroup(SQLModel, table=True):
@@ -122,6 +128,8 @@ class Member(SQLModel, table=True):
     # When and how the member left (transfer | removed); their Telegram account is unlinked.
     left_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     left_how: str | None = Field(default=None, max_length=16)
+    # The local day the member joined the branch's roster after its start (None: from the start).
+    joined_on: dt.date | None = Field(default=None)
 
 
 class Invite(SQLModel, table=True):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry, Branch, Member, PartyGroup
+from storage.sorting import natural_key
 
 
 def branch_by_name(session: Session, *, name: str) -> Branch | None:
@@ -42,11 +43,9 @@ def ensure_group(session: Session, *, branch_id: int, name: str) -> PartyGroup:
 
 
 def list_groups(session: Session, *, branch_id: int) -> Sequence[PartyGroup]:
-    """The branch's party groups, by name."""
-    stmt = (
-        select(PartyGroup).where(PartyGroup.branch_id == branch_id).order_by(col(PartyGroup.name))
-    )
-    return session.exec(stmt).all()
+    """The branch's party groups, in natural order of their names (第二 before 第十)."""
+    stmt = select(PartyGroup).where(PartyGroup.branch_id == branch_id)
+    return sorted(session.exec(stmt).all(), key=lambda g: natural_key(g.name))
 
 
 def member_by_telegram_id(session: Session, *, telegram_id: int) -> Member | None:
@@ -83,3 +82,8 @@ def add_audit(
     entry = AuditEntry(branch_id=branch_id, actor_id=actor_id, action=action, detail=detail, at=at)
     session.add(entry)
     return entry
+
+
+def branch_by_group_chat(session: Session, *, chat_id: int) -> Branch | None:
+    """The branch this group chat is bound to, if any (a chat belongs to one branch)."""
+    return session.exec(select(Branch).where(Branch.group_chat_id == chat_id)).first()

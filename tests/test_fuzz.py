@@ -224,7 +224,7 @@ def roster_db(db: Database) -> Database:
         other = Branch(name="二支部", created_at=NOW)
         s.add(other)
     rows = parse_roster(
-        csv_text(list(HEADER), [["张三", "1001", "member", "", "", ""]]), source="x"
+        csv_text(list(HEADER), [["张三", "1001", "member", "", "0", ""]]), source="x"
     )
     import_roster(db, rows, branch_name="二支部", now=NOW)
     return db

@@ -19,6 +19,7 @@ from bot.handlers.taps import (
     parsed,
     query_of,
     refresh_after_answer,
+    refresh_for_member,
     refresh_message,
     send_private,
 )
@@ -153,6 +154,12 @@ async def on_decide_leave(update: Update, context: BranchContext) -> None:
         await send_private(
             context, decision.member_telegram_id, text.decision_for_member(decision, tr)
         )
+    if decision.refusal is None and decision.member_id is not None:
+        # The member's reminder said "leave requested, awaiting approval": show the decision.
+        for chat_id, message_id in decision.cards:
+            await refresh_for_member(
+                context, chat_id, message_id, decision.event.occurrence_id, decision.member_id
+            )
 
 
 @requires(Need.COMMITTEE)
@@ -175,7 +182,11 @@ async def on_make_up(update: Update, context: BranchContext) -> None:
         return
     question = text.make_up_question(result.member_name, result.event, context.tr)
     asked = await send_private(context, sender.telegram_id, question)
-    await answer(query, None if asked else text.start_private_chat(context.tr), alert=not asked)
+    await answer(
+        query,
+        text.make_up_asked(context.tr) if asked else text.start_private_chat(context.tr),
+        alert=not asked,
+    )
 
 
 async def make_up_note(update: Update, context: BranchContext) -> None:

@@ -70,6 +70,12 @@ async def on_flow_file(update: Update, context: BranchContext) -> None:
         await update.message.reply_text(text.not_expected(context.tr))
 
 
+async def on_stray_text(update: Update, context: BranchContext) -> None:
+    """A private text when no question is open: say what the bot understands."""
+    if update.message is not None:
+        await update.message.reply_text(text.stray_text_hint(context.tr))
+
+
 @requires(Need.MEMBER)
 async def cancel_command(update: Update, context: BranchContext) -> None:
     """/cancel: abort the flow in progress; what was already stored stays."""
@@ -101,4 +107,7 @@ def register(app: BranchApp, *, db: Database, clock: Clock) -> None:
     app.add_handler(CommandHandler("cancel", cancel_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, on_flow_text))
     app.add_handler(MessageHandler((filters.PHOTO | filters.Document.ALL) & private, on_flow_file))
+    # Last: a private text outside any flow gets a hint instead of silence.
+    stray = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(stray, on_stray_text))
     app.add_handler(CallbackQueryHandler(on_unknown_button, pattern=_not_ours))

@@ -18,6 +18,7 @@ from bot.handlers.gate import requires, sender_of
 from bot.handlers.taps import answer, edit, markup, parsed, query_of, refresh_reminder
 from bot.render_answers import refusal_text
 from bot.services import dues
+from bot.services.events import Refusal
 
 if TYPE_CHECKING:
     from bot.app import BranchApp
@@ -168,6 +169,31 @@ async def on_confirm_payment(update: Update, context: BranchContext) -> None:
         )
 
 
+@requires(Need.COMMITTEE)
+async def on_confirm_all(update: Update, context: BranchContext) -> None:
+    """Confirm every payment the review listed; the list is re-rendered."""
+    tapped = await parsed(update, context, "da")
+    if tapped is None:
+        return
+    actor_id = sender_of(context).member_id
+    results = dues.confirm_listed(
+        context.db, actor_id=actor_id, up_to=tapped.id, now=context.clock.now()
+    )
+    query = query_of(update)
+    refused = next((r.refusal for r in results if r.refusal not in (None, Refusal.ALREADY)), None)
+    if refused is not None:
+        await answer(query, refusal_text(refused, context.tr))
+        return
+    await answer(
+        query, text.confirmed_all_toast(sum(r.refusal is None for r in results), context.tr)
+    )
+    listing = dues.review(context.db, actor_id=actor_id)
+    if isinstance(listing, dues.Review):
+        await edit(
+            query, text.review_text(listing, context.tr), text.review_keyboard(listing, context.tr)
+        )
+
+
 @requires(Need.SECRETARY)
 async def on_set_amount(update: Update, context: BranchContext) -> None:
     """Store the approved amount the secretary confirmed (it travels in fen in the button)."""
@@ -194,4 +220,5 @@ def register(app: BranchApp) -> None:
     app.add_handler(CallbackQueryHandler(on_paid, pattern=Button.pattern("pd")))
     app.add_handler(CallbackQueryHandler(on_pay_months, pattern=Button.pattern("pm", "pa")))
     app.add_handler(CallbackQueryHandler(on_confirm_payment, pattern=Button.pattern("dc")))
+    app.add_handler(CallbackQueryHandler(on_confirm_all, pattern=Button.pattern("da")))
     app.add_handler(CallbackQueryHandler(on_set_amount, pattern=Button.pattern("ds")))

@@ -6,17 +6,33 @@ from typing import TYPE_CHECKING
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
+from bot.buttons import Button
 from bot.context import BranchContext
 from bot.handlers.gate import refuse, reply, requires, sender_of
 from bot.handlers.onboarding import NEW_MESSAGES, refresh_menu
-from bot.render_members import invite_denied, invite_issued, invite_usage, me_text, roster_text
+from bot.handlers.taps import answer, edit, markup, parsed, query_of, send_private
+from bot.i18n import translator
+from bot.render_answers import refusal_text
+from bot.render_members import (
+    bind_notice,
+    bind_text,
+    delivery_keyboard,
+    delivery_text,
+    invite_denied,
+    invite_issued,
+    invite_usage,
+    me_text,
+    roster_text,
+)
 from bot.render_util import split_message
+from bot.services.events import Refusal
 from bot.services.invites import InviteDenied, InviteUsageError, create_invite, parse_invite
 from bot.services.me import my_overview
-from bot.services.members import BindStatus, bind_group, branch_roster
+from bot.services.members import BindStatus, bind_group, branch_roster, set_delivery
+from storage.models import DeliveryMode
 
 if TYPE_CHECKING:
     from bot.app import BranchApp
@@ -78,20 +94,54 @@ async def bindgroup_command(update: Update, context: BranchContext) -> None:
     if chat.type == ChatType.PRIVATE:
         await reply(update, context, _("Send /bindgroup in the group chat you want to bind."))
         return
+    sender = sender_of(context)
     outcome = bind_group(
         context.db,
-        telegram_id=sender_of(context).telegram_id,
+        telegram_id=sender.telegram_id,
         chat_id=chat.id,
         now=context.clock.now(),
+        is_admin=sender.is_admin,
     )
     if outcome.status is BindStatus.NOT_SECRETARY:
         await refuse(update, context, not_member=False)
         return
-    if outcome.status is BindStatus.ALREADY:
-        text = _("This group chat is already bound to {branch}.")
-    else:
-        text = _("This group chat is now bound to {branch}. Group reminders will be posted here.")
-    await reply(update, context, text.format(branch=outcome.branch_name))
+    for telegram_id, locale in outcome.tell:  # the other branch's secretaries
+        tr = translator(locale or context.tr.locale_name, context.tr.tz.zone or "UTC")
+        await send_private(context, telegram_id, bind_notice(outcome, chat.title or "", tr))
+    if outcome.status is BindStatus.TAKEN:
+        await reply(update, context, bind_text(outcome, context.tr))
+        return
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        bind_text(outcome, context.tr), reply_markup=markup(delivery_keyboard(context.tr))
+    )
+
+
+@requires(Need.SECRETARY)
+async def on_delivery_choice(update: Update, context: BranchContext) -> None:
+    """The secretary's answer to "how should reminders go?": private, group chat or both."""
+    tapped = await parsed(update, context, "bd")
+    if tapped is None:
+        return
+    query = query_of(update)
+    chat = update.effective_chat
+    modes = (DeliveryMode.DIRECT, DeliveryMode.GROUP, DeliveryMode.BOTH)
+    if chat is None or tapped.id >= len(modes):
+        await answer(query, refusal_text(Refusal.UNKNOWN, context.tr))
+        return
+    outcome = set_delivery(
+        context.db,
+        telegram_id=sender_of(context).telegram_id,
+        chat_id=chat.id,
+        mode=modes[tapped.id],
+        now=context.clock.now(),
+    )
+    if outcome.status is BindStatus.NOT_SECRETARY:
+        await answer(query, refusal_text(Refusal.NOT_ALLOWED, context.tr))
+        return
+    chosen = delivery_text(outcome.delivery_mode, context.tr)
+    await answer(query, chosen)
+    await edit(query, chosen)
 
 
 @requires(Need.MEMBER, private_only=True)
@@ -113,4 +163,5 @@ def register(app: BranchApp) -> None:
     app.add_handler(CommandHandler("invite", invite_command, filters=NEW_MESSAGES))
     app.add_handler(CommandHandler("members", members_command, filters=NEW_MESSAGES))
     app.add_handler(CommandHandler("bindgroup", bindgroup_command, filters=NEW_MESSAGES))
+    app.add_handler(CallbackQueryHandler(on_delivery_choice, pattern=Button.pattern("bd")))
     app.add_handler(CommandHandler("me", me_command, filters=NEW_MESSAGES))

@@ -157,16 +157,23 @@ async def on_step_done(update: Update, context: BranchContext) -> None:
         state = talks.people_done(
             context.db, member_id=member_id, telegram_id=telegram_id, now=now
         )
+    elif tapped.id == talks.KEEP_SUMMARY:
+        state = talks.keep_summary(
+            context.db, member_id=member_id, telegram_id=telegram_id, now=now
+        )
     elif tapped.id == talks.SKIP_FILE:
         state = talks.attach(
             context.db, member_id=member_id, telegram_id=telegram_id, file_id=None, now=now
         )
     else:
         state = TalksState(Refusal.UNKNOWN)
+    if state.no_participants:
+        await answer(query, text.prompt(state, context.tr).splitlines()[0], alert=True)
+        return
     if state.refusal is not None:
         await answer(query, refusal_text(state.refusal, context.tr))
         return
-    await answer(query)
+    await answer(query, text.step_toast(state, context.tr))
     body = text.saved_text(state, context.tr) if state.saved else text.prompt(state, context.tr)
     await edit(query, body, text.keyboard(state, context.tr) if not state.saved else None)
 

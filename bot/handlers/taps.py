@@ -142,6 +142,16 @@ async def refresh_message(
     )
 
 
+async def refresh_for_member(
+    context: BranchContext, chat_id: int, message_id: int, occurrence_id: int, member_id: int
+) -> None:
+    """Re-render a reminder card as `member_id` sees it (e.g. after someone decided for them)."""
+    if chat_id < 0:
+        await _refresh_group(context, chat_id, message_id, occurrence_id)
+        return
+    await _render(context, chat_id, message_id, occurrence_id, member_id)
+
+
 async def _render(
     context: BranchContext,
     chat_id: int,

@@ -4,12 +4,12 @@ Every use case is one transaction. A member's attendance row is created with
 `INSERT ... ON CONFLICT DO NOTHING` and then locked, so double or concurrent taps make one row
 and one change: the unique constraint decides, on SQLite and PostgreSQL alike.
 
-"Absent" is derived, not stored: once check-in has closed, an expected member with neither a
-check-in nor leave is absent (`find_absences`). Expected means in the item's audience and
-linked to the bot before the event started (the bot cannot know who was on the roster before,
-and an unlinked member never had a button), or holding an answer row. A pending leave request
-counts as leave: the member asked in time, the decision was the secretary's to make.
-A row in state ``absent`` exists only when the secretary marks it or records a make-up session.
+"Absent" is derived, not stored, by the shared rule of `scheduler.records` (every view uses it):
+once check-in has closed, an expected member with neither a check-in nor leave is absent
+(`find_absences`). Expected means in the item's audience and linked to the bot before the event
+started (an unlinked member never had a button: "not reachable yet"), or holding an answer row,
+and never before the branch's start or the member's joining. A pending leave request counts as
+leave. A row in state ``absent`` exists only when the secretary marks it or records a make-up.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from sqlmodel import Session, col, select
 from bot.services.audience import in_audience
 from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
 from bot.services.upsert import insert_ignore
+from scheduler.records import (
+    check_in_closes,
+    meeting_record,
+    member_since,
+)
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
@@ -34,7 +39,6 @@ from storage.models import (
 )
 
 CHECK_IN_OPENS = dt.timedelta(minutes=30)  # before the start
-CHECK_IN_CLOSES = dt.timedelta(hours=2)  # after the start
 MAX_NOTE = 500
 MEETING = "meeting"
 _EXCUSED = (AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value)
@@ -64,27 +68,6 @@ class Answer:
     def closes_at(self) -> dt.datetime | None:
         """When check-in closes for the event."""
         return check_in_closes(self.event.starts_at) if self.event else None
-
-
-def check_in_closes(starts_at: dt.datetime) -> dt.datetime:
-    """The end of check-in, 2 hours after the start (SPEC 3; the Check in button goes then too)."""
-    return starts_at + CHECK_IN_CLOSES
-
-
-_NOT_ABSENT = frozenset(
-    {
-        AttendanceState.PRESENT.value,
-        AttendanceState.LEAVE_APPROVED.value,
-        AttendanceState.LEAVE_REQUESTED.value,  # an undecided request counts as leave
-    }
-)
-
-
-def effective_state(state: str | None, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
-    """The state to show: once check-in has closed, neither a check-in nor leave is absent."""
-    if now >= check_in_closes(starts_at) and state not in _NOT_ABSENT:
-        return AttendanceState.ABSENT.value
-    return state
 
 
 def attendance_row(
@@ -186,6 +169,7 @@ class MemberFacts:
     role: str
     group_id: int | None
     linked_at: dt.datetime | None
+    since: dt.datetime | None = None  # the first instant that counts (branch start, joining)
 
 
 @dataclass(frozen=True)
@@ -232,30 +216,35 @@ def find_absences(
     *,
     until: dt.datetime,
 ) -> list[Absence]:
-    """Absent members of meetings whose check-in closed by `until` (pure)."""
+    """Members absent from, or on leave at, meetings whose check-in closed by `until` (pure).
+
+    The standing of each member is `scheduler.records.meeting_record`'s, as in every view.
+    """
     found: list[Absence] = []
     for meeting in meetings:
         if meeting.closes_at > until:
             continue
         for member in members:
             answer = answers.get((meeting.occurrence_id, member.member_id))
-            if answer is None:
-                linked = member.linked_at is not None and member.linked_at <= meeting.starts_at
-                if linked and in_audience(meeting.audience, member.role, member.group_id):
-                    found.append(
-                        Absence(meeting.occurrence_id, member.member_id, meeting.starts_at, None)
-                    )
+            if answer is None and not in_audience(meeting.audience, member.role, member.group_id):
                 continue
-            if answer.state == AttendanceState.PRESENT.value:
+            record = meeting_record(
+                answer,
+                member,
+                starts_at=meeting.starts_at,
+                now=until,
+                since=member.since or meeting.starts_at,
+            )
+            if not (record.absent or record.on_leave):
                 continue
             found.append(
                 Absence(
                     meeting.occurrence_id,
                     member.member_id,
                     meeting.starts_at,
-                    answer.state,
-                    answer.made_up_at,
-                    answer.made_up_note,
+                    answer.state if answer else None,
+                    answer.made_up_at if answer else None,
+                    answer.made_up_note if answer else None,
                 )
             )
     return found
@@ -288,7 +277,7 @@ def absences(
         if o.id is not None
     ]
     members = [
-        MemberFacts(m.id, m.role, m.group_id, m.linked_at)
+        MemberFacts(m.id, m.role, m.group_id, m.linked_at, member_since(m, branch))
         for m in repo.list_members(session, branch_id=branch_id)
         if m.id is not None
     ]

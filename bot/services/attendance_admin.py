@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from bot.services.attendance import effective_state
 from bot.services.branch_year import (
     BranchYear,
     audience_of,
@@ -22,9 +21,11 @@ from bot.services.plan_report import attendance_by_occurrence
 from bot.services.upsert import insert_ignore
 from scheduler.plan import Localized
 from scheduler.quorum import CHECK_IN_OPENS, Quorum, needs_quorum, quorum
+from scheduler.records import Standing, meeting_record, member_since
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Attendance, AttendanceState, MemberStatus, Occurrence, OccurrenceStatus
+from storage.sorting import natural_key
 
 # Hand marks a secretary may make (button state codes 1..3).
 MARKS: dict[int, str] = {
@@ -32,6 +33,7 @@ MARKS: dict[int, str] = {
     2: AttendanceState.LEAVE_APPROVED.value,
     3: AttendanceState.ABSENT.value,
 }
+_ASKED = frozenset({AttendanceState.LEAVE_DECLINED.value})  # shown until check-in closes
 PICK_WINDOW = dt.timedelta(days=45)
 PICK_LIMIT = 10
 
@@ -65,6 +67,8 @@ class RosterLine:
     state: str | None  # AttendanceState value, None: no answer
     leave_reason: str | None
     checked_in_at: dt.datetime | None
+    made_up: bool = False
+    by_hand: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,23 +188,31 @@ def _roster(session: Session, ctx: BranchYear, occ: Occurrence) -> Roster:
     members, groups = members_and_groups(session, ctx.branch_id)
     expected = audience_of(ctx, occ, members)
     answers = attendance_by_occurrence(session, [occ.id])[occ.id]
-    lines = [
-        RosterLine(
-            member_id=m.id or 0,
-            name=m.name,
-            group=groups[m.group_id].name if m.group_id in groups else "",
-            full=m.status == MemberStatus.FULL.value,
-            state=effective_state(
-                a.state if (a := answers.get(m.id or 0)) else None,
-                starts_at=occ.starts_at,
-                now=ctx.now,
-            ),
-            leave_reason=a.leave_reason if a else None,
-            checked_in_at=a.checked_in_at if a else None,
+    lines = []
+    for m in expected:
+        a = answers.get(m.id or 0)
+        record = meeting_record(
+            a, m, starts_at=occ.starts_at, now=ctx.now, since=member_since(m, ctx.branch)
         )
-        for m in expected
-    ]
-    lines.sort(key=lambda line: (line.group == "", line.group, line.name))
+        if record.standing == Standing.NOT_COUNTED:
+            continue  # joined after this meeting
+        lines.append(
+            RosterLine(
+                member_id=m.id or 0,
+                name=m.name,
+                group=groups[m.group_id].name if m.group_id in groups else "",
+                full=m.status == MemberStatus.FULL.value,
+                state=record.state,
+                # A reason belongs to a leave: not shown once the member came after all.
+                leave_reason=a.leave_reason
+                if a and (record.on_leave or a.state in _ASKED)
+                else None,
+                checked_in_at=a.checked_in_at if a else None,
+                made_up=record.made_up,
+                by_hand=record.by_hand,
+            )
+        )
+    lines.sort(key=lambda line: (line.group == "", natural_key(line.group), line.name))
     counted = quorum(expected, answers, starts_at=occ.starts_at, now=ctx.now)
     return Roster(
         occurrence_id=occ.id,

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.services.audience import in_audience
 from scheduler.occurrences import plan_for, sync_occurrences
 from scheduler.plan import Plan, PlanItem
+from scheduler.records import branch_start_instant
 from scheduler.recurrence import local_to_utc, to_local, zone
 from storage import repositories as repo
 from storage.models import Branch, Member, Occurrence, PartyGroup
@@ -92,7 +93,10 @@ def members_and_groups(
 def occurrences_between(
     session: Session, branch_id: int, start: dt.datetime, end: dt.datetime
 ) -> Sequence[Occurrence]:
-    """The branch's occurrence rows starting in [start, end), by start."""
+    """The branch's occurrence rows starting in [start, end), by start; none before its start."""
+    branch = session.get(Branch, branch_id)
+    if branch is not None:
+        start = max(start, branch_start_instant(branch))
     stmt = (
         select(Occurrence)
         .where(

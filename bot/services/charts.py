@@ -19,10 +19,12 @@ from sqlmodel import col, select
 from bot.i18n import Translator, translator
 from bot.services.branch_year import audience_of, load_branch, members_and_groups
 from bot.services.overdue import due_months
-from bot.services.plan_report import ON_LEAVE, PRESENT, answer_states
+from bot.services.plan_report import answer_states
+from scheduler.records import meeting_record, member_since
 from scheduler.recurrence import to_local
 from storage.db import Database
 from storage.models import DuesPayment, Member, Occurrence, OccurrenceStatus
+from storage.sorting import natural_key
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
              "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
@@ -84,18 +86,19 @@ def chart_data(db: Database, *, branch_id: int, now: dt.datetime) -> ChartData:
     for occ in held:
         month = to_local(occ.starts_at, ctx.tz).month
         for member in audience_of(ctx, occ, members):
-            answer = answers[occ.id or 0].get(member.id or 0)
-            if answer is None and (member.linked_at is None or member.linked_at > occ.starts_at):
-                continue  # not expected: never had a button (the answers feature's rule)
-            if answer is not None and answer.state in ON_LEAVE:
-                continue
-            cell = counts.setdefault((names.get(member.group_id or 0, ""), month), [0, 0])
-            present = answer is not None and (
-                answer.checked_in_at is not None or answer.state in PRESENT
+            record = meeting_record(
+                answers[occ.id or 0].get(member.id or 0),
+                member,
+                starts_at=occ.starts_at,
+                now=now,
+                since=member_since(member, ctx.branch),
             )
-            cell[0] += present
+            if not record.counted or record.on_leave:
+                continue  # not expected, or excused (the shared rule, scheduler.records)
+            cell = counts.setdefault((names.get(member.group_id or 0, ""), month), [0, 0])
+            cell[0] += record.present
             cell[1] += 1
-    group_names = sorted({g for g, _m in counts})
+    group_names = sorted({g for g, _m in counts}, key=natural_key)
     attendance = {
         g: [100.0 * c[0] / c[1] if (c := counts.get((g, m))) else None for m in months]
         for g in group_names

@@ -19,6 +19,8 @@ from sqlmodel import Session, col, select
 from bot.services.events import Event, Refusal, active_member, event_for_member
 from bot.services.inert import visible
 from bot.services.upsert import insert_ignore
+from scheduler.occurrences import plan_for
+from scheduler.records import branch_start, dues_months, member_start, owed_months
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
@@ -71,10 +73,12 @@ def _local_month(branch: Branch, now: dt.datetime) -> tuple[int, int]:
     return local.year, local.month
 
 
-def first_tracked_month(branch: Branch, year: int) -> int:
-    """The first month of `year` whose dues the bot tracks (the branch's first month)."""
-    start_year, start_month = _local_month(branch, branch.created_at)
-    return start_month if start_year == year else 1
+def first_tracked_month(branch: Branch, year: int, member: Member | None = None) -> int:
+    """The first month of `year` whose dues the bot tracks (the branch's or member's first)."""
+    start = member_start(member, branch) if member is not None else branch_start(branch)
+    if start.year > year:
+        return 13
+    return start.month if start.year == year else 1
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ class Payment:
 
     @property
     def confirmed(self) -> bool:
-        """Whether the treasurer has confirmed receipt."""
+        """Whether the secretary or committee has confirmed receipt."""
         return self.confirmed_at is not None
 
 
@@ -114,15 +118,22 @@ class DuesStatus:
 
 def _status(session: Session, member: Member, branch: Branch, now: dt.datetime) -> DuesStatus:
     year, month = _local_month(branch, now)
-    first = first_tracked_month(branch, year)
+    first = first_tracked_month(branch, year, member)
     rows = session.exec(
         select(DuesPayment)
         .where(DuesPayment.member_id == member.id, DuesPayment.year == year)
         .order_by(col(DuesPayment.month))
     ).all()
     paid = tuple(_payment(r) for r in rows)
-    done = {p.month for p in paid}
-    owed = tuple(m for m in range(first, month + 1) if m not in done)
+    # Owed as every view counts it: the month's dues day has begun (scheduler.records).
+    due = dues_months(
+        plan_for(branch),
+        zone(branch.timezone),
+        since=member_start(member, branch),
+        now=now,
+        years=(year,),
+    )
+    owed = tuple(m for _y, m in owed_months(due, ((year, p.month) for p in paid)))
     review = _unconfirmed_count(session, branch) if member.role in _REVIEWERS else 0
     return DuesStatus(year, month, member.dues_amount, first, paid, owed, review)
 
@@ -242,7 +253,7 @@ def declare_months(
         )
 
 
-# ---------------------------------------------------------------- the treasurer's side
+# ---------------------------------------------------------------- confirming receipt
 
 
 @dataclass(frozen=True)
@@ -285,11 +296,34 @@ def review(db: Database, *, actor_id: int | None, limit: int = 20) -> Review | R
             select(DuesPayment, Member)
             .join(Member, col(Member.id) == col(DuesPayment.member_id))
             .where(Member.branch_id == branch.id, col(DuesPayment.confirmed_at).is_(None))
-            .order_by(col(DuesPayment.declared_at), col(DuesPayment.id))
+            # oldest month first; a member's months together and in order
+            .order_by(
+                col(DuesPayment.year),
+                col(DuesPayment.month),
+                col(Member.name),
+                col(DuesPayment.id),
+            )
             .limit(limit)
         )
         items = tuple(PendingPayment(_payment(p), m.name) for p, m in session.exec(stmt).all())
         return Review(items, _unconfirmed_count(session, branch))
+
+
+def confirm_listed(
+    db: Database, *, actor_id: int | None, up_to: int, now: dt.datetime, limit: int = 20
+) -> list[Confirmed]:
+    """ "Confirm all": every payment the review lists (ids up to `up_to`, the highest shown).
+
+    A payment declared after the list was shown has a higher id and is left for the next look.
+    """
+    listing = review(db, actor_id=actor_id, limit=limit)
+    if isinstance(listing, Refusal):
+        return [Confirmed(listing)]
+    return [
+        confirm_payment(db, payment_id=item.payment.payment_id, actor_id=actor_id, now=now)
+        for item in listing.items
+        if item.payment.payment_id <= up_to
+    ]
 
 
 @dataclass(frozen=True)

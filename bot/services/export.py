@@ -26,6 +26,8 @@ from bot.services.registers import (
     talks_sheet,
 )
 from scheduler.ics import plan_to_ics
+from scheduler.occurrences import changed_occurrences
+from scheduler.records import branch_start
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import DuesPayment, Member, Occurrence, TalkParticipant, TalkRecord
@@ -48,6 +50,7 @@ def export_branch(
     with db.transaction() as session:  # a write: the year's occurrence rows are kept in sync
         ctx = load_branch(session, branch_id, now=now)
         data = _load(session, ctx, year or ctx.year)
+        changes = changed_occurrences(session, branch_id=ctx.branch_id, year=data.year)
     tr = translator(ctx.locale, ctx.branch.timezone)
     ics = plan_to_ics(
         ctx.plan,
@@ -55,6 +58,8 @@ def export_branch(
         tz_name=ctx.branch.timezone,
         locale=ctx.locale,
         branch_name=ctx.branch.name,
+        changes=changes,
+        since=branch_start(ctx.branch),
     )
     return Export(
         xlsx_name=f"{_slug(ctx.branch.name)}-{data.year}.xlsx",
@@ -138,8 +143,11 @@ def export_member(db: Database, *, member_id: int, now: dt.datetime) -> tuple[st
     tr = translator(member.locale or ctx.locale, ctx.branch.timezone)
     data.members = [m for m in data.members if m.id == member_id]
     data.payments = [p for p in data.payments if p.member_id == member_id]
+    # Every meeting stays: the register's rule decides which concern this member (absences
+    # have no answer row), exactly as in the branch's own export.
     data.answers = {
-        occ: {member_id: row} for occ, rows in data.answers.items() if (row := rows.get(member_id))
+        occ: ({member_id: row} if (row := rows.get(member_id)) else {})
+        for occ, rows in data.answers.items()
     }
     data.talks = [t for t in data.talks if member_id in data.participants.get(t.id or 0, [])]
     wb = Workbook(write_only=True)

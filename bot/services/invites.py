@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select, update
 
 from bot.services.inert import visible
 from bot.services.members import MenuTarget, menu_target
+from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, Invite, Member, PartyGroup, Role
@@ -168,6 +169,10 @@ def create_invite(
             return InviteDenied(found)
         assert found.id is not None
         member, created, role_changed = _ensure_member(session, found.id, request)
+        if created:
+            # Invited later: nothing before today is owed or counted for them.
+            member.joined_on = to_local(now, zone(found.timezone)).date()
+            session.add(member)
         token = token_factory()
         assert member.id is not None
         session.add(

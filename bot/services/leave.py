@@ -9,7 +9,7 @@ of the branch with Approve / Decline buttons. The first decision wins (the row i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, select
 
@@ -18,7 +18,7 @@ from bot.services.attendance import Answer, attendance_row, meeting_for
 from bot.services.events import Event, Refusal, active_member, event_for
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Attendance, AttendanceState, Branch, Member, Role
+from storage.models import Attendance, AttendanceState, Branch, Delivery, Member, Role
 
 MAX_REASON = 500
 LEAVE_STATES = (AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value)
@@ -88,6 +88,7 @@ class LeaveRequest:
     reason: str = ""
     approvers: tuple[Approver, ...] = ()
     reminder: tuple[int, int] | None = None  # (chat id, message id) of the tapped reminder
+    by_secretary: bool = False  # the secretary's own request goes to the committee
 
 
 def request_leave(
@@ -139,6 +140,7 @@ def request_leave(
             reason=reason,
             approvers=_approvers(session, member),
             reminder=_reminder(flow.data),
+            by_secretary=member.role == Role.SECRETARY.value,
         )
 
 
@@ -178,6 +180,8 @@ class Decision:
     member_locale: str = "zh_CN"
     decider_name: str = ""
     reason: str = ""
+    member_id: int | None = None
+    cards: tuple[tuple[int, int], ...] = ()  # (chat, message) of reminders showing the request
 
     @property
     def approved(self) -> bool:
@@ -220,7 +224,21 @@ def decide_leave(
             detail=f"attendance={row.id} occurrence={row.occurrence_id} member={member.id}",
             at=now,
         )
-        return _decision(None, event, row, member, actor)
+        decided = _decision(None, event, row, member, actor)
+        return replace(decided, cards=_cards(session, row.occurrence_id, member))
+
+
+def _cards(session: Session, occurrence_id: int, member: Member) -> tuple[tuple[int, int], ...]:
+    """The reminder messages of this occurrence the member saw: theirs, and the group post."""
+    rows = session.exec(
+        select(Delivery.chat_id, Delivery.message_id).where(
+            Delivery.occurrence_id == occurrence_id,
+            Delivery.kind == "remind",
+            col(Delivery.message_id).is_not(None),
+            (col(Delivery.member_id) == member.id) | col(Delivery.member_id).is_(None),
+        )
+    ).all()
+    return tuple((int(chat), int(message)) for chat, message in rows if message is not None)
 
 
 def _decision(
@@ -235,4 +253,5 @@ def _decision(
         member_locale=member.locale or event.branch_locale,
         decider_name=decider.name if decider else "",
         reason=row.leave_reason or "",
+        member_id=member.id,
     )

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from bot.services import conversation
-from bot.services.attendance import MEETING, attendance_row, check_in_closes
+from bot.services.attendance import MEETING, attendance_row
 from bot.services.events import Event, Refusal, active_member, event_for
+from scheduler.records import check_in_closes
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Attendance, AttendanceState, Member, Role

@@ -13,6 +13,14 @@ from sqlmodel import Session, col, select
 from bot.services.audience import in_audience
 from scheduler.occurrences import plan_for, sync_occurrences
 from scheduler.plan import Localized, Plan, PlanError
+from scheduler.records import (
+    check_in_closes,
+    count,
+    dues_months,
+    meeting_record,
+    member_since,
+    member_start,
+)
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
@@ -29,9 +37,6 @@ from storage.models import (
 
 HORIZON = dt.timedelta(days=60)
 MAX_EVENTS = 5
-CHECK_IN_CLOSES = dt.timedelta(hours=2)  # SPEC 3: check-in is open until 2 h after the start
-_PRESENT = {AttendanceState.PRESENT.value}
-_LEAVE = {AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value}
 
 
 class DuesState(enum.Enum):
@@ -68,6 +73,7 @@ class Tally:
     present: int = 0
     leave: int = 0
     absent: int = 0
+    made_up: int = 0  # of the absences and leaves, those made up (补课)
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,11 @@ def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView |
         local_now = to_local(now, zone(branch.timezone))
         year, month = local_now.year, local_now.month
         plan, occs = _occurrences(session, branch, year=year, now=now)
-        answers = _answers(session, member.id, [o.id for o in occs if o.id is not None])
+        rows = _answers(session, member.id, [o.id for o in occs if o.id is not None])
+        answers = {
+            occ_id: AttendanceState.PRESENT.value if row.checked_in_at else row.state
+            for occ_id, row in rows.items()
+        }
         group = session.get(PartyGroup, member.group_id) if member.group_id else None
         return MeView(
             name=member.name,
@@ -106,8 +116,8 @@ def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView |
             year=year,
             dues_amount=member.dues_amount,
             events=_upcoming(plan, occs, member, answers, now=now),
-            dues=_dues(session, member, year=year, through_month=month),
-            attendance=_tally(plan, occs, member, answers, year=year, now=now),
+            dues=_dues(session, member, branch, plan, year=year, through_month=month, now=now),
+            attendance=_tally(plan, occs, member, rows, year=year, now=now, branch=branch),
         )
 
 
@@ -125,16 +135,13 @@ def _occurrences(
     return plan, sorted(occs, key=lambda o: o.starts_at)
 
 
-def _answers(session: Session, member_id: int, occurrence_ids: Sequence[int]) -> dict[int, str]:
+def _answers(
+    session: Session, member_id: int, occurrence_ids: Sequence[int]
+) -> dict[int, Attendance]:
     stmt = select(Attendance).where(
         Attendance.member_id == member_id, col(Attendance.occurrence_id).in_(occurrence_ids)
     )
-    found: dict[int, str] = {}
-    for row in session.exec(stmt):
-        found[row.occurrence_id] = (
-            AttendanceState.PRESENT.value if row.checked_in_at else row.state
-        )
-    return found
+    return {row.occurrence_id: row for row in session.exec(stmt)}
 
 
 def _audience_of(plan: Plan | None, occ: Occurrence) -> tuple[str, str, Localized] | None:
@@ -172,48 +179,62 @@ def _tally(
     plan: Plan | None,
     occs: Sequence[Occurrence],
     member: Member,
-    answers: dict[int, str],
+    answers: dict[int, Attendance],
     *,
     year: int,
     now: dt.datetime,
+    branch: Branch,
 ) -> Tally:
-    """Count past meetings of `year`: present, on leave, or absent (no check-in, no leave)."""
-    present = leave = absent = 0
+    """Count held meetings of `year` by the shared rule (`scheduler.records`)."""
+    since = member_since(member, branch)
+    records = []
     for occ in occs:
         facts = _audience_of(plan, occ)
-        closed = max(occ.ends_at, occ.starts_at + CHECK_IN_CLOSES) <= now
-        if occ.status != OccurrenceStatus.SCHEDULED.value or not closed:
+        if occ.status != OccurrenceStatus.SCHEDULED.value or now < check_in_closes(occ.starts_at):
             continue
-        if not occ.key.startswith(f"{year:04d}-"):
+        if not occ.key.startswith(f"{year:04d}-") or facts is None or facts[1] != "meeting":
             continue
         answer = answers.get(occ.id or 0)
-        expected = (
-            facts is not None
-            and facts[1] == "meeting"
-            and in_audience(facts[0], member.role, member.group_id)
-        )
-        if answer is None and not expected:
+        if answer is None and not in_audience(facts[0], member.role, member.group_id):
             continue
-        if answer in _PRESENT:
-            present += 1
-        elif answer in _LEAVE:
-            leave += 1
-        else:
-            absent += 1
-    return Tally(present=present, leave=leave, absent=absent)
+        records.append(
+            meeting_record(answer, member, starts_at=occ.starts_at, now=now, since=since)
+        )
+    counted = count(records)
+    return Tally(counted.present, counted.on_leave, counted.absent, counted.made_up)
 
 
-def _dues(session: Session, member: Member, *, year: int, through_month: int) -> list[MonthDues]:
+def _dues(
+    session: Session,
+    member: Member,
+    branch: Branch,
+    plan: Plan | None,
+    *,
+    year: int,
+    through_month: int,
+    now: dt.datetime,
+) -> list[MonthDues]:
+    """The months of `year` from the member's first, each paid, declared, owed or not due."""
     stmt = select(DuesPayment).where(DuesPayment.member_id == member.id, DuesPayment.year == year)
     payments = {p.month: p for p in session.exec(stmt)}
+    start = member_start(member, branch)
+    due = (
+        {
+            d.month[1]
+            for d in dues_months(plan, zone(branch.timezone), since=start, now=now, years=(year,))
+        }
+        if plan is not None
+        else set()
+    )
+    first = 1 if start.year < year else start.month if start.year == year else through_month + 1
     months: list[MonthDues] = []
-    for month in range(1, through_month + 1):
+    for month in range(first, through_month + 1):
         paid = payments.get(month)
         if paid is not None:
             state = DuesState.PAID if paid.confirmed_at else DuesState.DECLARED
             months.append(MonthDues(month, state, paid.amount))
-        elif member.dues_amount > 0:
+        elif member.dues_amount > 0 and month in due:
             months.append(MonthDues(month, DuesState.OWED, member.dues_amount))
-        else:
+        elif member.dues_amount <= 0:
             months.append(MonthDues(month, DuesState.NONE_DUE, Decimal("0.00")))
     return months

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Branch, Member, Role
+from storage.models import Branch, DeliveryMode, Member, Role
 
 LEADERSHIP = frozenset({Role.COMMITTEE.value, Role.SECRETARY.value})
 # Roles whose command menu differs from a plain member's: they get a per-chat menu scope.
@@ -196,18 +196,45 @@ class BindStatus(enum.Enum):
     BOUND = "bound"
     ALREADY = "already"
     NOT_SECRETARY = "not_secretary"
+    TAKEN = "taken"  # bound to another branch; only its secretary or an admin may move it
+    MOVED = "moved"  # an admin moved it from another branch
 
 
 @dataclass(frozen=True)
 class BindOutcome:
-    """The result of /bindgroup."""
+    """The result of /bindgroup, with who else must be told."""
 
     status: BindStatus
     branch_name: str | None = None
+    delivery_mode: str = DeliveryMode.DIRECT.value
+    replaced_chat: int | None = None  # the branch's earlier group chat, now replaced
+    other_branch: str | None = None  # the branch the chat belonged to (TAKEN, MOVED)
+    tell: tuple[tuple[int, str | None], ...] = ()  # (telegram id, locale) of its secretaries
+    actor_name: str = ""
 
 
-def bind_group(db: Database, *, telegram_id: int, chat_id: int, now: dt.datetime) -> BindOutcome:
-    """Make `chat_id` the secretary's branch group chat (audited); others change nothing."""
+def _secretaries(session: Session, branch: Branch) -> tuple[tuple[int, str | None], ...]:
+    stmt = select(Member).where(
+        Member.branch_id == branch.id,
+        Member.role == Role.SECRETARY.value,
+        col(Member.active).is_(True),
+        col(Member.telegram_id).is_not(None),
+    )
+    return tuple(
+        (m.telegram_id, m.locale or branch.locale)
+        for m in session.exec(stmt).all()
+        if m.telegram_id is not None
+    )
+
+
+def bind_group(
+    db: Database, *, telegram_id: int, chat_id: int, now: dt.datetime, is_admin: bool = False
+) -> BindOutcome:
+    """Make `chat_id` the secretary's branch group chat (audited).
+
+    A group chat belongs to one branch: bound to another, it moves only for an admin, and the
+    other branch's secretaries are told either way.
+    """
     with db.transaction() as session:
         actor = _active_member(session, telegram_id)
         if actor is None or actor.role != Role.SECRETARY.value:
@@ -215,7 +242,22 @@ def bind_group(db: Database, *, telegram_id: int, chat_id: int, now: dt.datetime
         branch = repo.get_branch(session, actor.branch_id)
         assert branch is not None and branch.id is not None
         if branch.group_chat_id == chat_id:
-            return BindOutcome(BindStatus.ALREADY, branch.name)
+            return BindOutcome(BindStatus.ALREADY, branch.name, branch.delivery_mode)
+        owner = repo.branch_by_group_chat(session, chat_id=chat_id)
+        if owner is not None and not is_admin:
+            return BindOutcome(
+                BindStatus.TAKEN,
+                branch.name,
+                other_branch=owner.name,
+                tell=_secretaries(session, owner),
+                actor_name=actor.name,
+            )
+        moved_from = None
+        if owner is not None:
+            moved_from = owner
+            owner.group_chat_id = None
+            session.add(owner)
+            session.flush()  # the chat is unique: release it before binding it here
         old, branch.group_chat_id = branch.group_chat_id, chat_id
         session.add(branch)
         repo.add_audit(
@@ -224,6 +266,41 @@ def bind_group(db: Database, *, telegram_id: int, chat_id: int, now: dt.datetime
             action="branch.bindgroup",
             at=now,
             actor_id=actor.id,
-            detail=f"group chat {old} -> {chat_id}",
+            detail=f"group chat {old} -> {chat_id}"
+            + (f" (moved from branch {moved_from.name})" if moved_from else ""),
         )
-        return BindOutcome(BindStatus.BOUND, branch.name)
+        return BindOutcome(
+            BindStatus.MOVED if moved_from else BindStatus.BOUND,
+            branch.name,
+            branch.delivery_mode,
+            replaced_chat=old,
+            other_branch=moved_from.name if moved_from else None,
+            tell=_secretaries(session, moved_from) if moved_from else (),
+            actor_name=actor.name,
+        )
+
+
+def set_delivery(
+    db: Database, *, telegram_id: int, chat_id: int, mode: DeliveryMode, now: dt.datetime
+) -> BindOutcome:
+    """The secretary's answer to "how should reminders go?" for the branch bound to this chat."""
+    with db.transaction() as session:
+        actor = _active_member(session, telegram_id)
+        if actor is None or actor.role != Role.SECRETARY.value:
+            return BindOutcome(BindStatus.NOT_SECRETARY)
+        branch = repo.get_branch(session, actor.branch_id)
+        assert branch is not None and branch.id is not None
+        if branch.group_chat_id != chat_id:
+            return BindOutcome(BindStatus.NOT_SECRETARY)
+        if branch.delivery_mode != mode.value:
+            repo.add_audit(
+                session,
+                branch_id=branch.id,
+                action="branch.delivery",
+                at=now,
+                actor_id=actor.id,
+                detail=f"{branch.delivery_mode} -> {mode.value}",
+            )
+            branch.delivery_mode = mode.value
+            session.add(branch)
+        return BindOutcome(BindStatus.ALREADY, branch.name, branch.delivery_mode)

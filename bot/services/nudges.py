@@ -94,9 +94,9 @@ def laggards(
         for member in members.values():
             if member.group_id == group_id and member.role == Role.GROUP_LEADER.value:
                 note(member.id or 0, "talks", quarters=list(gap.quarters), no_talk=no_talk)
-    for absence in report.absences:
+    for absence in (a for a in report.absences if a.open):
         if absence.group_id == group_id:
-            note(absence.member_id, "absence", absences=len(absence.missed))
+            note(absence.member_id, "absence", absences=len(absence.open))
     return out
 
 

@@ -2,9 +2,9 @@
 
 Rules (SPEC 3, issue 6):
 
-* Dues: a month is due once its dues day (the plan's `dues` item) has begun, from the month
-  the branch was created (as /dues counts), looking back at most twelve months, so a new
-  deployment is not told that everyone stopped paying before it existed. A declared but
+* Dues: a month is owed as `scheduler.records` decides for every view (its dues day has begun,
+  on or after the branch's start and the member's joining), looking back at most twelve
+  months. A declared but
   unconfirmed payment is listed apart and is not "unpaid". Three consecutive unpaid months
   are a warning; six are flagged as the rules' limit (six months unpaid without good reason
   counts as leaving the Party, and back payment normally reaches back at most six months).
@@ -30,7 +30,14 @@ from sqlmodel import Session, col, select
 from bot.services.attendance import absences
 from bot.services.branch_year import BranchYear, load_branch, members_and_groups
 from scheduler.plan import Localized
-from scheduler.recurrence import item_dates, local_to_utc, to_local
+from scheduler.records import (
+    DuesMonth,
+    branch_start,
+    dues_months,
+    member_since,
+    owed_months,
+)
+from scheduler.recurrence import item_dates, local_to_utc
 from storage.db import Database
 from storage.models import (
     DuesPayment,
@@ -89,6 +96,7 @@ class Missed:
     occurrence_id: int
     title: Localized
     starts_at: dt.datetime
+    made_up: bool = False  # listed still, marked as made up (补课)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,11 @@ class AbsenceLag:
     name: str
     group_id: int | None
     missed: tuple[Missed, ...]
+
+    @property
+    def open(self) -> tuple[Missed, ...]:
+        """The absences not made up."""
+        return tuple(m for m in self.missed if not m.made_up)
 
 
 @dataclass
@@ -152,26 +165,22 @@ def overdue_in(session: Session, ctx: BranchYear) -> OverdueReport:
 
 
 def due_months(ctx: BranchYear) -> list[tuple[Month, dt.datetime]]:
-    """The dues months that have fallen due at `ctx.now` (see the module rules), oldest first."""
-    items = [i for i in ctx.plan.items if i.kind == "dues"]
-    if not items:
-        return []
-    item = items[0]
-    created = to_local(ctx.branch.created_at, ctx.tz)
-    due: list[tuple[Month, dt.datetime]] = []
-    for year in (ctx.year - 1, ctx.year):
-        for day in item_dates(item, year):
-            instant = local_to_utc(day, item.time, ctx.tz)
-            if instant <= ctx.now and (day.year, day.month) >= (created.year, created.month):
-                due.append(((day.year, day.month), instant))
-    return due[-12:]
+    """The dues months that have fallen due at `ctx.now` (the shared rule), oldest first."""
+    due = dues_months(
+        ctx.plan,
+        ctx.tz,
+        since=branch_start(ctx.branch),
+        now=ctx.now,
+        years=(ctx.year - 1, ctx.year),
+    )
+    return [(d.month, d.due_at) for d in due][-12:]
 
 
 def _dues(session: Session, ctx: BranchYear, members: Sequence[Member]) -> list[DuesLag]:
-    months = [m for m, _at in due_months(ctx)]
-    if not months:
+    due = due_months(ctx)
+    if not due:
         return []
-    first = months[0]
+    first = due[0][0]
     rows = session.exec(
         select(
             DuesPayment.member_id, DuesPayment.year, DuesPayment.month, DuesPayment.confirmed_at
@@ -186,14 +195,16 @@ def _dues(session: Session, ctx: BranchYear, members: Sequence[Member]) -> list[
     for member in members:
         if member.dues_amount <= 0 or member.id is None:
             continue
+        joined = member_since(member, ctx.branch)
+        months = [m for m, at in due if at >= joined]
         own = paid.get(member.id, {})
-        unpaid = tuple(m for m in months if m not in own)
+        unpaid = tuple(owed_months((DuesMonth(m, ctx.now) for m in months), own))
         declared = tuple(m for m in months if m in own and not own[m])
         if not unpaid and not declared:
             continue
         streak = 0
-        for due in reversed(months):
-            if due in own:
+        for due_month in reversed(months):
+            if due_month in own:
                 break
             streak += 1
         lags.append(
@@ -257,9 +268,10 @@ def _talk_gaps(
 def absences_without_leave(
     session: Session, ctx: BranchYear, members: Sequence[Member]
 ) -> list[AbsenceLag]:
-    """Members who missed held meetings of the last three months without leave (not made up).
+    """Members who missed held meetings of the last three months without leave.
 
-    The absence rule is the answers feature's (`bot.services.attendance.absences`).
+    The absence rule is the answers feature's (`bot.services.attendance.absences`); an absence
+    made up later stays listed, marked as made up.
     """
     today = ctx.today
     back = today.month - ABSENCE_WINDOW_MONTHS
@@ -267,7 +279,7 @@ def absences_without_leave(
     found = [
         a
         for a in absences(session, ctx.branch_id, ctx.local_midnight(start_day), ctx.now)
-        if a.without_leave and not a.made_up
+        if a.without_leave
     ]
     if not found:
         return []
@@ -281,7 +293,9 @@ def absences_without_leave(
     for a in sorted(found, key=lambda a: a.starts_at):
         item = ctx.item(items.get(a.occurrence_id, ""))
         title = item.title if item else Localized("?", "?")
-        missed.setdefault(a.member_id, []).append(Missed(a.occurrence_id, title, a.starts_at))
+        missed.setdefault(a.member_id, []).append(
+            Missed(a.occurrence_id, title, a.starts_at, a.made_up)
+        )
     return [
         AbsenceLag(m.id or 0, m.name, m.group_id, tuple(missed[m.id or 0]))
         for m in members

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.services.branch_year import (
@@ -17,9 +18,16 @@ from bot.services.branch_year import (
     occurrences_between,
 )
 from scheduler.plan import Localized
-from scheduler.quorum import Answered
+from scheduler.records import count, meeting_record, member_since
 from storage.db import Database
-from storage.models import Attendance, AttendanceState, Member, Occurrence, OccurrenceStatus
+from storage.models import (
+    Attendance,
+    AttendanceState,
+    Branch,
+    Member,
+    Occurrence,
+    OccurrenceStatus,
+)
 
 PERIODS = ("month", "quarter", "year")
 PRESENT = frozenset({AttendanceState.PRESENT.value})
@@ -33,11 +41,8 @@ class Tally:
     audience: int
     present: int
     leave: int
-
-    @property
-    def absent(self) -> int:
-        """Everyone expected who was neither present nor on leave."""
-        return self.audience - self.present - self.leave
+    absent: int = 0  # check-in closed without a check-in or leave (made up or not)
+    made_up: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class AnswerState:
 
     state: str
     checked_in_at: dt.datetime | None
+    made_up_at: dt.datetime | None = None
 
 
 def answer_states(
@@ -119,34 +125,49 @@ def answer_states(
     found: dict[int, dict[int, AnswerState]] = {i: {} for i in ids}
     if not ids:
         return found
-    stmt = select(
-        Attendance.occurrence_id, Attendance.member_id, Attendance.state, Attendance.checked_in_at
+    # five columns: SQLAlchemy's select (SQLModel's typed overloads stop at four)
+    stmt = sa_select(
+        col(Attendance.occurrence_id),
+        col(Attendance.member_id),
+        col(Attendance.state),
+        col(Attendance.checked_in_at),
+        col(Attendance.made_up_at),
     ).where(col(Attendance.occurrence_id).in_(ids))
-    for occurrence_id, member_id, state, checked_in_at in session.exec(stmt):
-        found[occurrence_id][member_id] = AnswerState(state, checked_in_at)
+    for occurrence_id, member_id, state, checked_in_at, made_up_at in session.execute(stmt):
+        found[occurrence_id][member_id] = AnswerState(state, checked_in_at, made_up_at)
     return found
 
 
 def tally(
-    audience: Sequence[Member], answers: Mapping[int, Answered], starts_at: dt.datetime
+    audience: Sequence[Member],
+    answers: Mapping[int, AnswerState],
+    starts_at: dt.datetime,
+    *,
+    branch: Branch,
+    now: dt.datetime,
 ) -> Tally:
-    """Count present, on leave and absent among those expected at a held event.
+    """Count present, on leave and absent among those expected, by the shared rule.
 
-    Expected, as the answers feature counts absences: in the audience and either linked to the
-    bot before the start (an unlinked member never had a button) or holding an answer.
+    Not decided yet (check-in still open) counts as neither; members who were not reachable
+    (never linked before the start) or not yet in the branch are not expected.
     """
-    expected = present = leave = 0
-    for member in audience:
-        answer = answers.get(member.id or 0)
-        if answer is None:
-            expected += member.linked_at is not None and member.linked_at <= starts_at
-            continue
-        expected += 1
-        if answer.state in PRESENT or answer.checked_in_at is not None:
-            present += 1
-        elif answer.state in ON_LEAVE:
-            leave += 1
-    return Tally(audience=expected, present=present, leave=leave)
+    counted = count(
+        meeting_record(
+            answers.get(m.id or 0),
+            m,
+            starts_at=starts_at,
+            now=now,
+            since=member_since(m, branch),
+        )
+        for m in audience
+    )
+    return Tally(
+        audience=counted.expected,
+        present=counted.present,
+        leave=counted.on_leave,
+        absent=counted.absent,
+        made_up=counted.made_up,
+    )
 
 
 def build_plan_report(
@@ -205,7 +226,13 @@ def _entry(
         starts_at=occ.starts_at,
         planned_starts_at=occ.planned_starts_at,
         cancelled=occ.status == OccurrenceStatus.CANCELLED.value,
-        tally=tally(audience_of(ctx, occ, members), answers[occ.id], occ.starts_at)
+        tally=tally(
+            audience_of(ctx, occ, members),
+            answers[occ.id],
+            occ.starts_at,
+            branch=ctx.branch,
+            now=ctx.now,
+        )
         if held
         else None,
     )

@@ -21,9 +21,9 @@ from openpyxl.utils import get_column_letter
 from bot.i18n import Translator
 from bot.plan_view import audience_label
 from bot.render_secretary import state_label, yes_no
-from bot.services.attendance import effective_state
 from bot.services.branch_year import BranchYear, audience_of
 from bot.services.inert import inert_cell
+from scheduler.records import MeetingRecord, Standing, meeting_record, member_since
 from scheduler.recurrence import to_local
 from storage.models import (
     Attendance,
@@ -34,6 +34,7 @@ from storage.models import (
     PartyGroup,
     TalkRecord,
 )
+from storage.sorting import natural_key
 
 MONEY = "¥#,##0.00"
 DATE = "yyyy-mm-dd"
@@ -106,7 +107,11 @@ def dues_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
 
 
 def attendance_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
-    """出勤: one row per meeting occurrence and expected (or answering) member."""
+    """出勤: one row per held meeting and expected (or answering) member, by the shared rule.
+
+    Nothing before the branch's start or a member's joining; a hand mark is told apart from a
+    check-in, and a make-up session (补课) has its own columns.
+    """
     _ = tr.gettext
     header = [
         _("Date and time"),
@@ -117,8 +122,13 @@ def attendance_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
         _("State"),
         _("Checked in at"),
         _("Leave reason"),
+        _("Recorded by"),
+        _("Made up on"),
+        _("Make-up note"),
     ]
-    formats: list[str | None] = [DATETIME, None, None, None, None, None, DATETIME, None]
+    formats: list[str | None] = [
+        DATETIME, None, None, None, None, None, DATETIME, None, None, DATE, None
+    ]  # fmt: skip
     members = {m.id: m for m in data.members}
     rows: list[list[Any]] = []
     for occ in data.occurrences:
@@ -134,6 +144,16 @@ def attendance_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
         title = item.title.get(tr.locale_name) if item else occ.item_id
         for member in _by_group(data, [members[i] for i in ids if i in members]):
             a = answers.get(member.id or 0)
+            record = meeting_record(
+                a,
+                member,
+                starts_at=occ.starts_at,
+                now=data.ctx.now,
+                since=member_since(member, data.ctx.branch),
+            )
+            if record.standing == Standing.NOT_COUNTED:
+                continue
+            made_up = _local(a.made_up_at, tr) if a and record.made_up else None
             rows.append(
                 [
                     _local(occ.starts_at, tr),
@@ -141,17 +161,26 @@ def attendance_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
                     occ.id,
                     member.name,
                     _group(data, member),
-                    state_label(
-                        effective_state(
-                            a.state if a else None, starts_at=occ.starts_at, now=data.ctx.now
-                        ),
-                        tr,
-                    ),
+                    state_label(record.state, tr),
                     _local(a.checked_in_at, tr) if a else None,
-                    (a.leave_reason if a else None) or None,
+                    (a.leave_reason if a and record.on_leave else None) or None,
+                    _recorded_by(record, a, tr),
+                    made_up.date() if made_up else None,
+                    (a.made_up_note if a and record.made_up else None) or None,
                 ]
             )
     _sheet(wb, _("Attendance"), header, formats, rows)
+
+
+def _recorded_by(record: MeetingRecord, answer: Attendance | None, tr: Translator) -> str | None:
+    """Where a state came from: the member's own tap, or the secretary's hand mark."""
+    if record.by_hand:
+        return tr.pgettext("register", "marked by hand")
+    if record.present and answer is not None and answer.checked_in_at is not None:
+        return tr.pgettext("register", "check-in")
+    if answer is not None and record.on_leave:
+        return tr.pgettext("register", "leave request")
+    return None
 
 
 def talks_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
@@ -172,7 +201,9 @@ def talks_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
     sep = "、" if tr.locale_name == "zh_CN" else ", "
     group_name = {i: g.name for i, g in data.groups.items()}
     rows: list[list[Any]] = []
-    for record in sorted(data.talks, key=lambda t: (group_name.get(t.group_id, ""), t.quarter)):
+    for record in sorted(
+        data.talks, key=lambda t: (natural_key(group_name.get(t.group_id, "")), t.quarter)
+    ):
         people = sorted(names.get(i, "?") for i in data.participants.get(record.id or 0, []))
         rows.append(
             [
@@ -227,7 +258,9 @@ def plan_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
 
 def _by_group(data: RegisterData, members: Sequence[Member]) -> list[Member]:
     """Members by party group name (no group last), then by name."""
-    return sorted(members, key=lambda m: (_group(data, m) == "", _group(data, m), m.name))
+    return sorted(
+        members, key=lambda m: (_group(data, m) == "", natural_key(_group(data, m)), m.name)
+    )
 
 
 def _sheet(

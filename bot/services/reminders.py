@@ -260,8 +260,16 @@ def _group_view(
     counts = GroupCounts(
         audience=len(audience),
         attending=sum(1 for a in states if a is not None and a.state in _COMING),
-        on_leave=sum(1 for a in states if a is not None and a.state in _LEAVE),
-        checked_in=sum(1 for a in states if a is not None and a.checked_in_at is not None),
+        # one who checks in despite leave is present, not on leave (scheduler.records)
+        on_leave=sum(
+            1 for a in states if a is not None and a.state in _LEAVE and a.checked_in_at is None
+        ),
+        checked_in=sum(
+            1
+            for a in states
+            if a is not None
+            and (a.checked_in_at is not None or a.state == AttendanceState.PRESENT.value)
+        ),
         paid=sum(1 for m in audience if (m.id, local.year, local.month) in paid),
     )
     return replace(base, counts=counts)

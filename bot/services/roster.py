@@ -13,9 +13,10 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from bot.services.inert import visible
+from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Branch, Member, MemberStatus, Role
+from storage.models import Branch, DeliveryMode, Member, MemberStatus, Role
 
 _E = TypeVar("_E", Role, MemberStatus)
 
@@ -115,8 +116,11 @@ def _telegram_id(raw: str) -> int | None:
 
 
 def _amount(raw: str) -> Decimal:
+    if not raw.strip():
+        # A blank would silently mean "exempt": the roster must say 0 for that.
+        raise ValueError("dues_amount is empty: give the monthly amount, or 0 if exempt")
     try:
-        amount = Decimal(raw or "0")
+        amount = Decimal(raw)
     except InvalidOperation:
         raise ValueError(f"dues_amount {raw!r} is not a number of yuan (e.g. 12.50)") from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
@@ -164,8 +168,14 @@ def import_roster(
     locale: str | None = None,
     group_chat_id: int | None = None,
     source: str = "roster",
+    since: dt.date | None = None,
+    delivery: str | None = None,
 ) -> ImportResult:
-    """Create or update the branch and its members in one transaction."""
+    """Create or update the branch and its members in one transaction.
+
+    A new branch starts on `since` or on the day of this import (branch-local); members added
+    to an existing branch join on the day of the import.
+    """
     with db.transaction() as session:
         branch = repo.branch_by_name(session, name=branch_name)
         created = branch is None
@@ -173,15 +183,25 @@ def import_roster(
             branch = Branch(name=branch_name, created_at=now)
         branch.timezone = timezone or branch.timezone
         branch.locale = locale or branch.locale
+        if since is not None or branch.starts_on is None:
+            branch.starts_on = since or to_local(now, zone(branch.timezone)).date()
         if group_chat_id is not None:
+            _claim_chat(session, branch, group_chat_id, source)
             branch.group_chat_id = group_chat_id
+            if delivery is None and branch.delivery_mode == DeliveryMode.DIRECT.value:
+                delivery = DeliveryMode.BOTH.value  # a bound group is used, as promised
+        if delivery is not None:
+            branch.delivery_mode = DeliveryMode(delivery).value
         session.add(branch)
         session.flush()
         assert branch.id is not None
         result = ImportResult(branch=branch, branch_created=created)
         _check_foreign_ids(session, rows, branch_id=branch.id, source=source)
+        joined = None if created else to_local(now, zone(branch.timezone)).date()
         for row in rows:
-            _upsert_member(session, row, branch_id=branch.id, now=now, result=result)
+            _upsert_member(
+                session, row, branch_id=branch.id, now=now, result=result, joined=joined
+            )
         repo.add_audit(
             session,
             branch_id=branch.id,
@@ -208,8 +228,23 @@ def _check_foreign_ids(
         raise RosterError(source, problems)
 
 
+def _claim_chat(session: Session, branch: Branch, chat_id: int, source: str) -> None:
+    """A group chat belongs to one branch: refuse one bound to another."""
+    owner = repo.branch_by_group_chat(session, chat_id=chat_id)
+    if owner is not None and owner.id != branch.id:
+        raise RosterError(
+            source, [f"group chat {chat_id} is already bound to branch {owner.name!r}"]
+        )
+
+
 def _upsert_member(
-    session: Session, row: RosterRow, *, branch_id: int, now: dt.datetime, result: ImportResult
+    session: Session,
+    row: RosterRow,
+    *,
+    branch_id: int,
+    now: dt.datetime,
+    result: ImportResult,
+    joined: dt.date | None = None,
 ) -> None:
     group_id = None
     if row.group:
@@ -217,7 +252,7 @@ def _upsert_member(
     member = repo.member_by_name(session, branch_id=branch_id, name=row.name)
     is_new = member is None
     if member is None:
-        member = Member(branch_id=branch_id, name=row.name)
+        member = Member(branch_id=branch_id, name=row.name, joined_on=joined)
     before = (member.telegram_id, member.role, member.group_id, member.dues_amount, member.status)
     if row.telegram_id is not None and member.telegram_id != row.telegram_id:
         member.telegram_id = row.telegram_id

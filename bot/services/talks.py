@@ -3,8 +3,10 @@
 Steps: how many talks -> who took part (members of the group, toggled with buttons) -> a short
 summary -> optionally a photo or document of the filled form (its Telegram file id). The step
 and the answers so far live in the Conversation row, so a restart resumes where the leader was.
-One record per group and quarter (unique): handing in again amends it. After the quarter's end
-(local time) a submission or amendment is marked late, never refused.
+One record per group and quarter (unique): handing in again amends it, starting from what was
+handed in — the participants chosen, the summary and the form are kept unless the leader
+changes them. A record claiming talks with nobody taking part is refused. After the quarter's
+end (local time) a submission or amendment is marked late, never refused.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from storage.db import Database
 from storage.models import Branch, Member, PartyGroup, Role, TalkParticipant, TalkRecord
 
 COUNT, PEOPLE, SUMMARY, FILE = "count", "people", "summary", "file"
-DONE_PEOPLE, SKIP_FILE = 1, 2  # codes of the "td" (step done) button
+DONE_PEOPLE, SKIP_FILE, KEEP_SUMMARY = 1, 2, 3  # codes of the "td" (step done) button
 MAX_TALKS = 999
 MAX_SUMMARY = 2000
 MAX_LISTED = 90  # Telegram allows about 100 buttons in one keyboard
@@ -98,6 +100,11 @@ class TalksState:
     amending: bool = False  # the quarter already has a record
     resumed: bool = False
     saved: Saved | None = None
+    # What the earlier record holds, when amending (kept unless changed).
+    previous_count: int | None = None
+    previous_summary: str | None = None
+    previous_file: bool = False
+    no_participants: bool = False  # Done with talks counted but nobody chosen
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,23 @@ def _record(session: Session, group_id: int, quarter: Quarter) -> TalkRecord | N
     ).first()
 
 
+def _previous(session: Session, group: PartyGroup, quarter: Quarter) -> dict[str, Any]:
+    """An amendment starts from what was handed in: participants, count, summary, form."""
+    assert group.id is not None
+    record = _record(session, group.id, quarter)
+    if record is None or record.id is None:
+        return {}
+    people = session.exec(
+        select(TalkParticipant.member_id).where(TalkParticipant.record_id == record.id)
+    ).all()
+    return {
+        "selected": sorted(people),
+        "previous_count": record.talks,
+        "previous_summary": record.summary,
+        "previous_file": record.file_id,
+    }
+
+
 def _state(
     session: Session,
     leader: _Leader,
@@ -167,6 +191,9 @@ def _state(
         late=now >= _quarter_end(leader.branch, quarter),
         amending=_record(session, leader.group.id, quarter) is not None,
         resumed=resumed,
+        previous_count=flow.data.get("previous_count"),
+        previous_summary=flow.data.get("previous_summary"),
+        previous_file=bool(flow.data.get("previous_file")),
     )
 
 
@@ -192,7 +219,12 @@ def start(
         wanted = quarter or current
         if wanted > current:
             return TalksState(Refusal.FUTURE, quarter=wanted)
-        data = {"year": wanted.year, "quarter": wanted.quarter, "group_id": leader.group.id}
+        data: dict[str, Any] = {
+            "year": wanted.year,
+            "quarter": wanted.quarter,
+            "group_id": leader.group.id,
+        }
+        data |= _previous(session, leader.group, wanted)
         flow = conversation.begin(
             session,
             telegram_id=telegram_id,
@@ -270,7 +302,8 @@ def answer_count(
         value = text.strip()
         if not value.isdecimal() or not 0 <= int(value) <= MAX_TALKS:
             return _state(session, leader, flow, now, refusal=Refusal.BAD_INPUT)
-        return _advance(session, leader, flow, now, PEOPLE, count=int(value), selected=[])
+        selected = flow.data.get("selected", [])  # an amendment keeps who was chosen
+        return _advance(session, leader, flow, now, PEOPLE, count=int(value), selected=selected)
 
 
 def toggle(
@@ -290,11 +323,29 @@ def toggle(
 def people_done(
     db: Database, *, member_id: int | None, telegram_id: int, now: dt.datetime
 ) -> TalksState:
-    """Step 2 done: ask for the summary."""
+    """Step 2 done: ask for the summary; talks need at least one participant."""
     with _at_step(db, member_id, telegram_id, PEOPLE, now) as at:
         if isinstance(at, TalksState):
             return at
-        return _advance(*at, now, SUMMARY)
+        session, leader, flow = at
+        if int(flow.data.get("count") or 0) > 0 and not flow.data.get("selected"):
+            state = _state(session, leader, flow, now, refusal=Refusal.BAD_INPUT)
+            return replace(state, no_participants=True)
+        return _advance(session, leader, flow, now, SUMMARY)
+
+
+def keep_summary(
+    db: Database, *, member_id: int | None, telegram_id: int, now: dt.datetime
+) -> TalksState:
+    """Step 3 when amending: keep the summary handed in before."""
+    with _at_step(db, member_id, telegram_id, SUMMARY, now) as at:
+        if isinstance(at, TalksState):
+            return at
+        session, leader, flow = at
+        summary = flow.data.get("previous_summary")
+        if not summary:
+            return _state(session, leader, flow, now, refusal=Refusal.BAD_INPUT)
+        return _advance(session, leader, flow, now, FILE, summary=summary)
 
 
 def answer_summary(
@@ -314,13 +365,17 @@ def answer_summary(
 def attach(
     db: Database, *, member_id: int | None, telegram_id: int, file_id: str | None, now: dt.datetime
 ) -> TalksState:
-    """Step 4: the photo or document of the filled form (None: skipped); saves the record."""
+    """Step 4: the photo or document of the filled form; saves the record.
+
+    None (Skip) keeps the form handed in before, if any: skipping never deletes a file.
+    """
     with _at_step(db, member_id, telegram_id, FILE, now) as at:
         if isinstance(at, TalksState):
             return at
         session, leader, flow = at
         state = _state(session, leader, flow, now)
-        saved = _save(session, leader, flow.data, file_id, now)
+        kept = flow.data.get("previous_file")
+        saved = _save(session, leader, flow.data, file_id or kept, now)
         conversation.end(session, telegram_id)
         return replace(state, step=None, saved=saved)
 

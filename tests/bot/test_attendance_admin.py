@@ -96,7 +96,7 @@ def test_roster_lists_states_reasons_and_quorum_by_group(db: Database) -> None:
     ]
     by_name = {line.name: line for line in view.lines}
     assert len(by_name) == 7 and by_name["Member Zhao"].leave_reason == "出差"
-    assert by_name["Member Wu"].state is None and not by_name["Member Qian"].full
+    assert by_name["Member Wu"].state == "not_reachable" and not by_name["Member Qian"].full
     assert view.quorum is not None
     assert (view.quorum.entitled, view.quorum.needed, view.quorum.counted) == (6, 4, 1)
 

@@ -196,3 +196,69 @@ def test_unknown_branch_is_named(workdir: Path, capsys: pytest.CaptureFixture[st
     _run(capsys, "init")
     code, _, err = _run(capsys, "plan", "show", "--branch", "nowhere")
     assert code == 1 and "no branch named 'nowhere'" in err
+
+
+def test_import_since_sets_the_start_and_delivery_the_mode(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = workdir / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    code, _out, err = _run(
+        capsys,
+        "import", str(roster), "--branch", "一支部", "--since", "2026-06-01",
+        "--group-chat", "-1001", "--delivery", "group",
+    )  # fmt: skip
+    assert code == 0, err
+    db = Database(f"sqlite:///{workdir / 'bb.db'}")
+    with db.read() as s:
+        branch = s.exec(select(Branch)).one()
+    assert (str(branch.starts_on), branch.delivery_mode, branch.group_chat_id) == (
+        "2026-06-01",
+        "group",
+        -1001,
+    )
+    other = workdir / "other.csv"
+    other.write_text("name,telegram_id,role,group,dues_amount,status\n王五,,member,,1.00,\n")
+    code, _out, err = _run(
+        capsys, "import", str(other), "--branch", "二支部", "--group-chat", "-1001"
+    )
+    assert code == 1 and "already bound" in err
+
+
+def test_plan_ics_for_a_branch_has_its_cancellations_and_moves(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from scheduler.occurrences import sync_occurrences
+
+    roster = workdir / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    assert (
+        _run(capsys, "import", str(roster), "--branch", "一支部", "--since", "2026-01-01")[0] == 0
+    )
+    db = Database(f"sqlite:///{workdir / 'bb.db'}")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with db.transaction() as s:
+        branch = s.exec(select(Branch)).one()
+        rows = [
+            o
+            for o in sync_occurrences(s, branch, year=2026, now=now)
+            if o.item_id == "committee_meeting"
+        ]
+        cancelled, moved = rows[2], rows[4]
+        cancelled.status, cancelled.changed_at = "cancelled", now
+        moved.starts_at += dt.timedelta(days=1)
+        moved.ends_at += dt.timedelta(days=1)
+        moved.changed_at = now
+        s.add_all([cancelled, moved])
+        keys = (cancelled.key, moved.key)
+    code, out, _ = _run(capsys, "plan", "ics", "--branch", "一支部", "--year", "2026")
+    assert code == 0
+    events = [
+        e for e in Calendar.from_ical(out).walk("VEVENT") if "committee_meeting" in str(e["uid"])
+    ]
+    [series] = [e for e in events if "RRULE" in e]
+    assert [d.dt.date().isoformat() for d in series["exdate"].dts] == [keys[0]]
+    [override] = [e for e in events if "RECURRENCE-ID" in e]
+    assert override["recurrence-id"].dt.date().isoformat() == keys[1]

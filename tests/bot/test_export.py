@@ -138,6 +138,9 @@ def test_attendance_rows_follow_the_recorded_answers(db: Database) -> None:
         "状态",
         "签到时间",
         "请假事由",
+        "记录方式",
+        "补课日期",
+        "补课说明",
     ]
     rows = [r for r in _rows(ws) if r["编号"] == ids["meeting"]]
     by_name = {r["姓名"]: r for r in rows}

@@ -59,7 +59,10 @@ async def test_secretary_is_warned_once_when_answers_fall_short(
     assert "Fri, Mar 13, 2026 15:00" in warning
     with harness.db.read() as s:
         rows = s.exec(select(Delivery).where(Delivery.key.startswith("qw:"))).all()  # type: ignore[attr-defined]
-    assert [(r.member_id, r.status) for r in rows] == [(ids["Secretary Wang"], "sent")]
+    assert sorted((r.member_id, r.status) for r in rows) == sorted(
+        [(ids["Secretary Wang"], "sent"), (ids["Committee Sun"], "sent")]
+    )  # the committee is told too
+    assert any(t.startswith("Quorum at risk") for t in harness.replies_to(COMMITTEE))
     assert all("Quorum" not in t for chat in (LI, ZHAO, QIAN) for t in harness.replies_to(chat))
 
 
@@ -95,3 +98,38 @@ async def test_weekly_digest_warns_of_a_meeting_within_three_days(
         f"⚠ Quorum at risk: General members' meeting on Wed, Mar 11, 2026 15:00 (#{meeting.id})"
         in (digests[0])
     )
+
+
+async def test_the_warning_says_when_the_quorum_is_impossible(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    """With most full members on approved leave, "may be short" would understate it."""
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    for name in ("Committee Sun", "Member Li", "Member Zhao", "Member Qian"):
+        answer(harness.db, meeting.id, ids[name], "leave_approved")
+    await _run(harness, WARN_AT)
+    [warning] = [t for t in harness.replies_to(SECRETARY) if t.startswith("Quorum impossible")]
+    assert "4 of the 7 full members are on leave" in warning
+    assert any(t.startswith("Quorum impossible") for t in harness.replies_to(COMMITTEE))
+
+
+async def test_digest_counts_whole_days_of_the_branch_calendar(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    """On Monday 08:00 a Thursday 14:00 meeting is 3 days away, though 78 hours off."""
+    from tests.fakes import updates
+
+    ids = branch(harness.db)
+    meeting = occ(harness.db, ids["branch"], "general_meeting", "2026-03-13")
+    monday = dt.datetime(2026, 3, 9, 0, 0, tzinfo=dt.UTC)  # 08:00 Shanghai
+    with harness.db.transaction() as s:
+        row = s.get(Occurrence, meeting.id)
+        assert row is not None
+        row.starts_at = dt.datetime(2026, 3, 12, 6, 0, tzinfo=dt.UTC)  # Thursday 14:00
+        row.ends_at = row.starts_at + dt.timedelta(hours=2)
+        row.changed_at = monday - dt.timedelta(days=7)
+        s.add(row)
+    clock.set(monday)
+    await harness.feed(updates.command("digest", user_id=SECRETARY))
+    assert f"(#{meeting.id})" in harness.last_reply(SECRETARY)

@@ -198,3 +198,50 @@ async def test_a_bad_quarter_explains_the_usage(harness: Harness) -> None:
     assert "Usage" in harness.last_reply(LEADER)
     await harness.feed(updates.command("talks", "2026Q3", user_id=LEADER))
     assert "not begun" in harness.last_reply(LEADER)
+
+
+async def test_an_amendment_starts_from_what_was_handed_in(harness: Harness) -> None:
+    """Adding a fourth talk keeps the participants, summary and form handed in before."""
+    w = seed_started(harness)
+    harness.clock.set(NOW)
+    await _to_people_step(harness)
+    for name in ("Member Li", "Committee Zhao"):
+        await tap(harness, button("tm", w.ids[name]), user_id=LEADER)
+    await tap(harness, button("td", talks.DONE_PEOPLE), user_id=LEADER)
+    await harness.feed(updates.message("Talked about the study plan.", user_id=LEADER))
+    await harness.feed(photo(LEADER))
+    harness.clock.advance(days=3)
+    await harness.feed(updates.command("talks", user_id=LEADER))
+    assert "3 talks, 2 participants" in harness.last_reply(LEADER)
+    await harness.feed(updates.message("4", user_id=LEADER))
+    people = harness.api.last_message(LEADER)
+    assert people is not None and "✅ Member Li" in str(people["reply_markup"])
+    mid = people["message_id"]
+    done = await tap(harness, button("td", talks.DONE_PEOPLE), user_id=LEADER, message_id=mid)
+    assert done.get("text"), "Done must say what it did"
+    summary_step = harness.api.sent("editMessageText")[-1]
+    assert "Talked about the study plan." in summary_step["text"]
+    kept = await tap(harness, button("td", talks.KEEP_SUMMARY), user_id=LEADER, message_id=mid)
+    assert kept.get("text")
+    skipped = await tap(harness, button("td", talks.SKIP_FILE), user_id=LEADER, message_id=mid)
+    assert skipped.get("text")
+    with harness.db.read() as s:
+        record = s.exec(select(TalkRecord)).one()
+        people_ids = {p.member_id for p in s.exec(select(TalkParticipant))}
+    assert (record.talks, record.summary, record.file_id) == (
+        4,
+        "Talked about the study plan.",
+        "large-id",
+    )
+    assert people_ids == {w.ids["Member Li"], w.ids["Committee Zhao"]}
+
+
+async def test_talks_without_participants_are_refused(harness: Harness) -> None:
+    seed_started(harness)
+    harness.clock.set(NOW)
+    await _to_people_step(harness)
+    refused = await tap(harness, button("td", talks.DONE_PEOPLE), user_id=LEADER)
+    assert "at least one participant" in refused["text"]
+    with harness.db.read() as s:
+        flow = s.exec(select(Conversation)).one()
+    assert flow.step == talks.PEOPLE and count(harness.db, TalkRecord) == 0

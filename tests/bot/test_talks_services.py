@@ -92,8 +92,10 @@ def test_handing_in_again_amends_the_record(db: Database) -> None:
         people = {p.member_id for p in s.exec(select(TalkParticipant)).all()}
         record = s.exec(select(TalkRecord)).one()
     assert count(db, TalkRecord) == 1
-    assert people == {w.ids["Committee Zhao"]}
-    assert record.file_id is None
+    # the amendment started from Member Li (chosen before) and added Committee Zhao;
+    # skipping the form kept the one handed in before
+    assert people == {w.ids["Member Li"], w.ids["Committee Zhao"]}
+    assert record.file_id == "photo-1"
 
 
 def test_a_past_quarter_is_accepted_and_marked_late(db: Database) -> None:

@@ -151,10 +151,15 @@ def test_reminder_already_in_the_ledger_is_not_due_again() -> None:
 def test_meeting_reminder_caught_up_after_downtime_until_the_meeting_starts() -> None:
     slots = meeting_slots()
     planned = planned_reminders(BRANCH, slots, [member(1)], Acted())
-    three_days_before = planned[0]
+    three_days_before, on_the_day = planned[0], planned[1]
     start = slots[0].occurrence.starts_at
-    send, skip = due_reminders(planned, set(), start - dt.timedelta(hours=2))
+    send, skip = due_reminders(planned, set(), start - dt.timedelta(days=1))
     assert three_days_before in send and skip == []
+    # down across both reminders: the latest goes out once, the earlier is superseded
+    send, skip = due_reminders(planned, set(), start - dt.timedelta(hours=2))
+    assert send == [on_the_day]
+    assert [s.key for s in skip] == [three_days_before.key]
+    assert skip[0].payload == {"superseded_by": on_the_day.key}
 
 
 def test_meeting_reminder_is_skipped_once_the_meeting_has_started() -> None:

@@ -11,6 +11,14 @@ At the end:
 * the digest went out once a week to the secretary and each committee member;
 * the XLSX registers equal what the members did;
 * /overdue names exactly the scripted laggards.
+
+The secretary also changes things as a branch does: in January she moves September's committee
+meeting by a day and cancels October's (reminders follow the move, none go out for the
+cancelled one, and the exported .ics carries an overriding RECURRENCE-ID event and an EXDATE);
+a group leader amends the second quarter's talk records to add a talk (participants, summary
+and form are kept); the absentee makes up October's theme Party day (listed still, marked as
+made up). A second branch is imported on 1 July: nothing before its start is sent, owed,
+counted or exported, and its digest starts the first Monday after.
 """
 
 from __future__ import annotations
@@ -26,14 +34,24 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from icalendar import Calendar
 from openpyxl import load_workbook
 from sqlmodel import select
 
 from bot.services.export import export_branch
+from bot.services.overdue import build_overdue
 from scheduler.plan import default_plan
 from scheduler.recurrence import occurrences, reminder_instant, zone
 from storage.db import Database
-from storage.models import Delivery, DuesPayment, Member, Occurrence, PartyGroup, TalkRecord
+from storage.models import (
+    Delivery,
+    DuesPayment,
+    Member,
+    Occurrence,
+    PartyGroup,
+    TalkParticipant,
+    TalkRecord,
+)
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
@@ -55,6 +73,32 @@ PAYS_LATE = 30011  # pays only when the follow-up reminder comes, 3 days later
 STOPS_PAYING = 30012  # pays January to June, never again
 ABSENTEE = 30013  # never answers a meeting reminder and never checks in
 FORGETFUL_GROUP = 3  # its leader forgets the third quarter's talk records
+AMENDING_GROUP = 1  # its leader adds a fourth talk to the second quarter's records in July
+
+
+def _local(day: dt.date, hour: int = 10) -> dt.datetime:
+    return TZ.localize(dt.datetime.combine(day, dt.time(hour, 0))).astimezone(dt.UTC)
+
+
+CHANGES_AT = _local(dt.date(YEAR, 1, 5))  # the secretary moves one meeting, cancels another
+AMEND_AT = _local(dt.date(YEAR, 7, 10))
+SUMMER_AT = _local(dt.date(YEAR, 7, 1))  # the second branch is imported
+MAKE_UP_AT = _local(dt.date(YEAR, 11, 2))
+SUMMER = {40001: "secretary", 40002: "committee", 40003: "member", 40004: "member"}
+
+
+def committee_keys() -> tuple[str, str]:
+    """The planned dates of September's (moved) and October's (cancelled) committee meetings."""
+    days = [
+        o.key for o in occurrences(default_plan(), YEAR, TZ) if o.item_id == "committee_meeting"
+    ]
+    return days[8], days[9]
+
+
+def make_up_key() -> str:
+    """October's theme Party day: the absentee makes it up in November."""
+    days = [o.key for o in occurrences(default_plan(), YEAR, TZ) if o.item_id == "theme_party_day"]
+    return days[9]
 
 
 def name_of(telegram_id: int) -> str:
@@ -93,6 +137,16 @@ class World:
     seen: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     taps: int = 0
     restarts: int = 0
+    scripted: list[tuple[dt.datetime, str]] = field(
+        default_factory=lambda: sorted(
+            [(CHANGES_AT, "changes"), (AMEND_AT, "amend"), (SUMMER_AT, "summer"),
+             (MAKE_UP_AT, "make_up")]
+        )
+    )  # fmt: skip
+    done: set[str] = field(default_factory=set)
+    summer_branch: int | None = None
+    moved_to: dt.datetime | None = None
+    participants_q2: int = 0
 
 
 class Soak:
@@ -252,6 +306,89 @@ class Soak:
         mid = max(messages)
         return mid, messages[mid]
 
+    async def scripted(self) -> None:
+        """The secretary's and leaders' one-off actions whose time has come."""
+        while self.world.scripted and self.world.scripted[0][0] <= self.clock.now():
+            _at, name = self.world.scripted.pop(0)
+            await getattr(self, f"do_{name}")()
+            self.world.done.add(name)
+
+    def occurrence(self, item_id: str, key: str, branch: str = "Soak branch") -> Occurrence:
+        from storage.models import Branch
+
+        with self.db.read() as s:
+            branch_id = s.exec(select(Branch.id).where(Branch.name == branch)).one()
+            return s.exec(
+                select(Occurrence).where(
+                    Occurrence.branch_id == branch_id,
+                    Occurrence.item_id == item_id,
+                    Occurrence.key == key,
+                )
+            ).one()
+
+    async def do_changes(self) -> None:
+        moved_key, cancelled_key = committee_keys()
+        moved = self.occurrence("committee_meeting", moved_key)
+        local = moved.starts_at.astimezone(TZ) + dt.timedelta(days=1)
+        await self.h.feed(
+            updates.command(
+                "reschedule", f"#{moved.id}", local.date().isoformat(), local.strftime("%H:%M"),
+                user_id=SECRETARY,
+            )
+        )  # fmt: skip
+        cancelled = self.occurrence("committee_meeting", cancelled_key)
+        await self.h.feed(updates.command("cancelevent", f"#{cancelled.id}", user_id=SECRETARY))
+        self.world.moved_to = self.starts_at(moved.id or 0)
+        assert self.world.moved_to == moved.starts_at + dt.timedelta(days=1)
+        self.new_messages(SECRETARY)
+
+    async def do_amend(self) -> None:
+        """The leader adds a fourth talk: participants, summary and form are kept."""
+        tid = LEADERS[AMENDING_GROUP]
+        assert (AMENDING_GROUP, 2) in self.world.talks
+        await self.h.feed(updates.command("talks", f"{YEAR}Q2", user_id=tid))
+        assert "3 talks" in self.latest(tid)[1]["text"]
+        await self.say(tid, "4")
+        mid, prompt = self.latest(tid)
+        self.world.participants_q2 = sum(
+            "✅" in b["text"] for row in prompt["reply_markup"]["inline_keyboard"] for b in row
+        )
+        for code in ("td1:1", "td1:3", "td1:2"):  # Done, keep the summary, keep the form
+            await self.tap(tid, tid, mid, code)
+        self.new_messages(tid)
+
+    async def do_summer(self) -> None:
+        """A second branch is imported on 1 July (as `branchbot import` does)."""
+        from bot.services.roster import RosterRow, import_roster
+        from storage.models import MemberStatus, Role
+
+        rows = [
+            RosterRow(n, name_of(tid), tid, Role(role), "Summer group", Decimal("8.00"),
+                      MemberStatus.FULL)
+            for n, (tid, role) in enumerate(SUMMER.items(), 2)
+        ]  # fmt: skip
+        result = import_roster(
+            self.db,
+            rows,
+            branch_name="Summer branch",
+            now=self.clock.now(),
+            timezone="Asia/Shanghai",
+            locale="en",
+        )
+        self.world.summer_branch = result.branch.id
+        with self.db.read() as s:
+            for m in s.exec(select(Member).where(Member.branch_id == result.branch.id)).all():
+                assert m.id is not None and m.telegram_id is not None
+                self.world.by_member_id[m.id] = m.telegram_id
+                self.api.started(m.telegram_id)
+
+    async def do_make_up(self) -> None:
+        occ = self.occurrence("theme_party_day", make_up_key())
+        member_id = next(m for m, t in self.world.by_member_id.items() if t == ABSENTEE)
+        await self.tap(SECRETARY, SECRETARY, 1, f"mu1:{occ.id}:{member_id}")
+        await self.say(SECRETARY, "Studied the day's materials with the secretary")
+        self.new_messages(SECRETARY)
+
     async def chores_until(self, instant: dt.datetime) -> None:
         """Check-ins at each meeting and the treasurer's rounds, in time order."""
         while True:
@@ -282,6 +419,7 @@ class Soak:
         await self.start()
         self.clock.set(START)
         while self.clock.now() < END:
+            await self.scripted()
             await self.dispatch()
             await self.react()
             steps += 1
@@ -293,6 +431,8 @@ class Soak:
             assert dispatcher is not None
             now = self.clock.now()
             upcoming = dispatcher.next_due(now) or now + dt.timedelta(hours=6)
+            if self.world.scripted:
+                upcoming = min(upcoming, self.world.scripted[0][0])
             for queue in (self.world.checkins, self.world.reviews):
                 if queue:
                     upcoming = min(
@@ -302,6 +442,12 @@ class Soak:
             await self.chores_until(upcoming)
             self.clock.set(max(upcoming, self.clock.now()))
         await self.h.stop()
+
+
+def _listed(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def buttons(message: dict[str, Any]) -> list[str]:
@@ -330,6 +476,7 @@ def expected_reminders(world: World) -> Counter[tuple[int, str, str, int]]:
     plan = default_plan()
     expected: Counter[tuple[int, str, str, int]] = Counter()
     people = roster()
+    cancelled = ("committee_meeting", committee_keys()[1])
     group_of_leader = {tid: g for g, tid in LEADERS.items()}
     for occ in occurrences(plan, YEAR, TZ) + occurrences(plan, YEAR + 1, TZ):
         item = plan.item(occ.item_id)
@@ -337,6 +484,8 @@ def expected_reminders(world: World) -> Counter[tuple[int, str, str, int]]:
             at = reminder_instant(occ, rule, TZ)
             if not (at < END and (at >= START or occ.starts_at > START)):
                 continue
+            if (occ.item_id, occ.key) == cancelled:
+                continue  # cancelled in January, before any of its reminders
             for name, tid, role, group in people:
                 assert tid is not None
                 if not in_audience(occ.audience, role, group):
@@ -357,10 +506,14 @@ def expected_reminders(world: World) -> Counter[tuple[int, str, str, int]]:
     return expected
 
 
-def delivered(db: Database, world: World) -> Counter[tuple[int, str, str, int]]:
+def delivered(db: Database, world: World, branch_id: int) -> Counter[tuple[int, str, str, int]]:
     with db.read() as s:
         rows = s.exec(
-            select(Delivery).where(Delivery.kind == "remind", Delivery.status == "sent")
+            select(Delivery).where(
+                Delivery.kind == "remind",
+                Delivery.status == "sent",
+                Delivery.branch_id == branch_id,
+            )
         ).all()
         occs = {o.id: o for o in s.exec(select(Occurrence)).all()}
     got: Counter[tuple[int, str, str, int]] = Counter()
@@ -382,7 +535,8 @@ async def test_a_year_of_reminders_answers_and_registers(db: Database, api: Fake
     world = soak.world
 
     # 1. Every reminder meant for each member exactly once, and each one really delivered.
-    expected, got = expected_reminders(world), delivered(db, world)
+    assert world.done == {"changes", "amend", "summer", "make_up"}
+    expected, got = expected_reminders(world), delivered(db, world, world.ids["branch"])
     missing = expected - got
     extra = got - expected
     assert not missing, f"missed: {sorted(missing)[:10]}"
@@ -406,7 +560,16 @@ async def test_a_year_of_reminders_answers_and_registers(db: Database, api: Fake
     digests = Counter(
         world.by_member_id[r.member_id] for r in sent if r.kind == "digest" and r.member_id
     )
-    assert digests == {SECRETARY: mondays, COMMITTEE[0]: mondays, COMMITTEE[1]: mondays}
+    # The summer branch: its first digest is the first Monday after its import, none before.
+    first_summer = dt.date(YEAR, 7, 6)
+    summer_mondays = len(range(0, (dt.date(YEAR, 12, 31) - first_summer).days + 1, 7))
+    assert digests == {
+        SECRETARY: mondays,
+        COMMITTEE[0]: mondays,
+        COMMITTEE[1]: mondays,
+        40001: summer_mondays,
+        40002: summer_mondays,
+    }
 
     # 3. The registers equal what the members did.
     export = export_branch(
@@ -440,6 +603,8 @@ async def test_a_year_of_reminders_answers_and_registers(db: Database, api: Fake
     for row in attendance.iter_rows(min_row=2, values_only=True):
         states[(row[head.index("Member")], row[head.index("Event id")])] = row[head.index("State")]
     for tid, occs in world.attending.items():
+        if tid in SUMMER:
+            continue  # the summer branch's own register is checked below
         for occ in occs:
             if soak.starts_at(occ) < END - dt.timedelta(hours=3):
                 assert "present" in str(states[(name_of(tid), occ)]).lower(), (tid, occ)
@@ -459,6 +624,97 @@ async def test_a_year_of_reminders_answers_and_registers(db: Database, api: Fake
     laggards = {name_of(STOPS_PAYING), name_of(ABSENTEE), name_of(LEADERS[FORGETFUL_GROUP])}
     assert named == laggards, text
     assert f"Group {FORGETFUL_GROUP}" in text
+
+    assert "(made up)" in text  # the absentee's October theme day, made up in November
+
+    # 5. The secretary's changes, in the reminders and in the calendar.
+    moved_key, cancelled_key = committee_keys()
+    with db.read() as s:
+        moved = s.exec(select(Occurrence).where(Occurrence.key == moved_key)).all()
+        moved_row = next(o for o in moved if o.item_id == "committee_meeting")
+    assert moved_row.starts_at == world.moved_to
+    moved_reminders = [
+        r
+        for r in sent
+        if r.kind == "remind" and r.occurrence_id == moved_row.id and r.status == "sent"
+    ]
+    assert moved_reminders and all(r.due_at < moved_row.starts_at for r in moved_reminders)
+    assert min(r.due_at for r in moved_reminders) > moved_row.planned_starts_at - dt.timedelta(
+        days=3
+    )  # the 3-days-before reminder followed the move
+    calendar = Calendar.from_ical(export.ics)
+    committee = [e for e in calendar.walk("VEVENT") if "committee_meeting" in str(e["uid"])]
+    [series] = [e for e in committee if "RRULE" in e]
+    exdates = [d.dt for x in _listed(series.get("exdate")) for d in x.dts]
+    assert [d.date().isoformat() for d in exdates] == [cancelled_key]
+    [override] = [e for e in committee if "RECURRENCE-ID" in e]
+    assert override["recurrence-id"].dt.date().isoformat() == moved_key
+    assert override["dtstart"].dt.astimezone(dt.UTC) == world.moved_to
+
+    # 6. The amendment kept what was handed in and added the talk.
+    with db.read() as s:
+        q2 = next(
+            r
+            for r in s.exec(select(TalkRecord)).all()
+            if r.quarter == 2 and group_names[r.group_id] == f"Group {AMENDING_GROUP}"
+        )
+        people_q2 = s.exec(select(TalkParticipant).where(TalkParticipant.record_id == q2.id)).all()
+    assert q2.talks == 4 and q2.summary.startswith("Everyone talked openly")
+    assert len(people_q2) == world.participants_q2 > 0
+
+    # 7. The make-up is in the register, the absence stays.
+    make_up = [
+        row
+        for row in attendance.iter_rows(min_row=2, values_only=True)
+        if row[head.index("Member")] == name_of(ABSENTEE)
+        and row[head.index("Made up on")] is not None
+    ]
+    assert len(make_up) == 1 and "absent" in str(make_up[0][head.index("State")]).lower()
+
+    # 8. The summer branch: nothing before 1 July is sent, owed, counted or exported.
+    assert world.summer_branch is not None
+    with db.read() as s:
+        summer_occs = {
+            o.id: o
+            for o in s.exec(select(Occurrence).where(Occurrence.branch_id == world.summer_branch))
+        }
+        summer_rows = s.exec(
+            select(Delivery).where(Delivery.branch_id == world.summer_branch)
+        ).all()
+    assert summer_occs and min(o.key for o in summer_occs.values()) >= f"{YEAR}-07-01"
+    # reminders of its first events may come late (caught up once); no digest before it existed
+    assert all(r.due_at >= SUMMER_AT for r in summer_rows if r.kind == "digest")
+    per_occurrence = Counter(
+        (r.member_id, r.occurrence_id, r.key.split(":")[2])
+        for r in summer_rows
+        if r.kind == "remind" and r.status == "sent"
+    )
+    assert per_occurrence and all(n == 1 for n in per_occurrence.values())
+    summer = load_workbook(
+        io.BytesIO(
+            export_branch(
+                db, branch_id=world.summer_branch, now=END - dt.timedelta(hours=1), year=YEAR
+            ).xlsx
+        )
+    )
+    summer_att = summer["Attendance"]
+    when = [r[0] for r in summer_att.iter_rows(min_row=2, values_only=True)]
+    assert when and min(when) >= dt.datetime(YEAR, 7, 1)
+    summer_dues = summer["Dues register"]
+    dues_head = [c.value for c in summer_dues[1]]
+    for row in summer_dues.iter_rows(min_row=2, values_only=True):
+        assert all(row[dues_head.index(f"Month {m} amount")] is None for m in range(1, 7))
+    summer_report = build_overdue(
+        db, branch_id=world.summer_branch, now=END - dt.timedelta(hours=1)
+    )
+    # nobody owes January to June; their declared months await the summer secretary
+    assert summer_report.absences == [] and all(not lag.unpaid for lag in summer_report.dues)
+    assert all(m >= (YEAR, 7) for lag in summer_report.dues for m in lag.declared)
+    await soak.start()
+    await soak.h.feed(updates.command("me", user_id=40003))
+    me = soak.h.last_reply(40003)
+    await soak.h.stop()
+    assert "Nothing owed." in me and "absent 0" in me, me
 
     messages = sum(1 for c in api.calls if c.endpoint == "sendMessage" and c.status == 200)
     edits = sum(1 for c in api.calls if c.endpoint == "editMessageText" and c.status == 200)

@@ -167,3 +167,80 @@ def test_migrations_match_the_models_on_postgres(pg_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     db.dispose()
     assert diff == []
+
+
+def _fresh_pg() -> tuple[str, object] | None:
+    """A new empty PostgreSQL database (url, admin engine), or None if unreachable."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"bb_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:
+        return None
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", admin
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_records_migration_keeps_data_and_sets_the_start(backend: str, tmp_path: object) -> None:
+    """0001 -> head: a branch created at 20:00 UTC starts on its local (Shanghai) next day,
+    a second branch holding the same group chat loses only that duplicate binding."""
+    from pathlib import Path
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.db import alembic_config
+
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
+    else:
+        found = _fresh_pg()
+        if found is None:
+            pytest.skip("PostgreSQL unreachable")
+        url, admin = found
+    db = Database(url)
+    try:
+        with db.engine.begin() as conn:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+        with db.engine.begin() as conn:
+            for n, chat in ((1, -100), (2, -100)):
+                conn.execute(
+                    text(
+                        "INSERT INTO branch (id, name, timezone, locale, group_chat_id, "
+                        "delivery_mode, created_at) VALUES (:id, :name, 'Asia/Shanghai', 'zh_CN', "
+                        ":chat, 'direct', :at)"
+                    ),
+                    {"id": n, "name": f"b{n}", "chat": chat, "at": dt.datetime(2026, 1, 1, 20, 0)},
+                )
+            conn.execute(
+                text("INSERT INTO member (branch_id, name, role, dues_amount, status, active) "
+                     "VALUES (1, 'kept', 'member', '12.50', 'full', true)")
+            )  # fmt: skip
+        db.upgrade()
+        with db.read() as s:
+            branches = {b.name: b for b in s.exec(select(Branch)).all()}
+            member = s.exec(select(Member)).one()
+        assert branches["b1"].starts_on == dt.date(2026, 1, 2)
+        assert (branches["b1"].group_chat_id, branches["b2"].group_chat_id) == (-100, None)
+        assert member.name == "kept" and member.joined_on is None
+    finally:
+        db.dispose()
+        if admin is not None:
+            with admin.connect() as conn:  # type: ignore[attr-defined]
+                conn.execute(
+                    text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+                )
+            admin.dispose()  # type: ignore[attr-defined]
