@@ -55,7 +55,7 @@ def _hostile_branch(db: Database) -> dict[str, int]:
     assert meeting.id is not None
     answer(db, meeting.id, ids[HOSTILE[2]], "leave_approved", reason=HOSTILE[0])
     answer(db, meeting.id, ids[HOSTILE[3]], "leave_requested", reason=HOSTILE[3])
-    answer(db, meeting.id, ids[HOSTILE[5]], "leave_rejected", reason=CONTROLS)
+    answer(db, meeting.id, ids[HOSTILE[5]], "leave_approved", reason=CONTROLS)
     pay(db, ids[HOSTILE[2]], 1)
     for quarter, summary in ((1, HOSTILE[4]), (2, HOSTILE[5])):
         talk(
