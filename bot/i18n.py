@@ -1,6 +1,7 @@
 """Translation and locale-aware formatting, with an explicit translator per recipient.
 
-Catalogs live under ``locales/<locale>/LC_MESSAGES/*.po`` (one file per feature, merged on load).
+Catalogs live under ``locales/<locale>/LC_MESSAGES/*.po`` (one file per feature, merged on load;
+installed as ``bot/locales``).
 They are compiled in memory when first used, so no binaries live in git; ``scripts/i18n.py``
 extracts, stubs, checks and compiles them.
 Reminders go to many people in their own languages from a job with no "current user", so
@@ -27,7 +28,19 @@ from babel.support import Translations
 
 from scheduler.recurrence import to_local
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+
+
+def _locales_dir() -> Path:
+    """Where the .po files are: inside the installed package, else the checkout's `locales/`.
+
+    A wheel installs the repository's top-level `locales/` as `bot/locales` (see setup.py); a
+    checkout or an editable install has it next to `bot/`.
+    """
+    packaged = Path(__file__).resolve().parent / "locales"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "locales"
+
+
+LOCALES_DIR = _locales_dir()
 SUPPORTED = ("zh_CN", "en")
 DOMAIN = "messages"
 

@@ -21,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
 
 class DatabaseError(RuntimeError):
@@ -126,7 +127,7 @@ class Database:
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration pointing at the packaged migrations."""
-    cfg = Config()
+    cfg = Config(str(ALEMBIC_INI))
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
