@@ -13,7 +13,11 @@ setup(
     package_data={
         "bot.locales": ["*/LC_MESSAGES/*.po"],
         "scheduler": ["*.toml"],
-        "storage": ["alembic.ini", "migrations/*.py", "migrations/*.mako",
-                    "migrations/versions/*.py"],
+        "storage": [
+            "alembic.ini",
+            "migrations/*.py",
+            "migrations/*.mako",
+            "migrations/versions/*.py",
+        ],
     },
 )

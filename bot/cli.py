@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import commands
+from bot import __version__, commands
 from bot.logging_setup import configure_logging
 from bot.settings import SettingsError, load_settings
 from scheduler.clock import clock_from_env
@@ -33,6 +33,7 @@ def _chat_id(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree (SPEC section 4)."""
     parser = argparse.ArgumentParser(prog="branchbot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"branchbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", help="create or upgrade the database; safe to repeat")
@@ -64,11 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot (long polling unless --webhook)")
     run.add_argument("--webhook", metavar="URL")
+    run.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve /healthz and /metrics on this port (default: HEALTH_PORT, else none)",
+    )
 
     export = sub.add_parser("export", help="the registers of a year as an XLSX workbook")
     export.add_argument("--branch", required=True, metavar="NAME")
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx")
     export.add_argument("--year", type=int)
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     backup = sub.add_parser("backup", help="copy the live SQLite database to FILE (online)")
     backup.add_argument("file", type=Path, metavar="FILE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from storage import repositories as repo
 from storage.backup import BackupError, backup_sqlite
 from storage.db import Database, DatabaseError
 from storage.models import Branch
+
+log = logging.getLogger("branchbot")
 
 
 class CommandError(RuntimeError):
@@ -198,27 +201,67 @@ def run_command(args: argparse.Namespace, env: Env) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server with --webhook."""
     from telegram.error import TelegramError
 
+    from bot import __version__
     from bot.app import build_application  # telegram is imported only for this command
     from bot.context import Services
-    from bot.logging_setup import REDACTOR
+    from bot.health import Health, serve_health
+    from bot.logging_setup import REDACTOR, log_event
 
     token = env.settings.token()
     db = env.database()
     db.upgrade()
-    app = build_application(Services(settings=env.settings, db=db, clock=env.clock))
     webhook = args.webhook or env.settings.webhook_url
+    health = Health(
+        env.clock,
+        mode="webhook" if webhook else "polling",
+        db=db,
+        dispatch_interval_s=env.settings.dispatch_interval_s,
+    )
+    request = None
+    if not webhook:
+        # Ask getMe first: a rejected token or an unreachable Bot API is one line, not PTB's
+        # start-up traceback. Webhook mode reports the same through setWebhook below.
+        me = _probe(env)
+        log_event(log, "bot.start", mode="polling", version=__version__, bot=me)
+        request = health.get_updates_request()
+    services = Services(settings=env.settings, db=db, clock=env.clock, health=health)
+    app = build_application(services, get_updates_request=request)
+    port = args.health_port if args.health_port is not None else env.settings.health_port
+    server = None
+    if port:
+        try:
+            server = serve_health(health, env.settings.health_listen, port)
+        except OSError as exc:
+            listen = env.settings.health_listen
+            raise CommandError(
+                f"cannot listen on {listen}:{port}: {exc.strerror or exc}"
+            ) from None
     try:
         if webhook:
-            _run_webhook(app, webhook, token=token, env=env, db=db)
+            _run_webhook(app, webhook, token=token, env=env, db=db, health=health)
         else:
             app.run_polling(drop_pending_updates=False)
     except TelegramError as exc:  # e.g. InvalidToken, setWebhook refused: one line, no token
         reason = REDACTOR.redact(str(exc))
         raise CommandError(f"Telegram refused to start the bot: {reason}") from None
+    finally:
+        if server is not None:
+            server.close()
     return 0
 
 
-def _run_webhook(app: Any, url: str, *, token: str, env: Env, db: Database) -> None:
+def _probe(env: Env) -> str:
+    from bot.telegram_probe import ProbeError, probe
+
+    try:
+        return "@" + probe(env.settings).username
+    except ProbeError as exc:
+        raise CommandError(f"Telegram refused to start the bot: {exc}") from None
+
+
+def _run_webhook(
+    app: Any, url: str, *, token: str, env: Env, db: Database, health: Any = None
+) -> None:
     """Serve `app` behind our webhook server (bot/webhook.py) until SIGTERM/SIGINT."""
     from bot.webhook import WebhookError, run_webhook, webhook_target
 
@@ -233,6 +276,7 @@ def _run_webhook(app: Any, url: str, *, token: str, env: Env, db: Database) -> N
             listen=env.settings.webhook_listen,
             port=env.settings.webhook_port,
             db=db,
+            health=health,
         )
     except WebhookError as exc:
         raise CommandError(str(exc)) from None
@@ -254,6 +298,8 @@ def export_command(args: argparse.Namespace, env: Env) -> int:
     out: Path = args.out
     if out.suffix.lower() != ".xlsx":
         raise CommandError(f"--out {out}: the file name must end in .xlsx")
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} exists; add --force to overwrite it")
     year = env.year(args.year) if args.year is not None else None
     db = env.database()
     with db.read() as session:

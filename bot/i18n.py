@@ -29,7 +29,6 @@ from babel.support import Translations
 from scheduler.recurrence import to_local
 
 
-
 def _locales_dir() -> Path:
     """Where the .po files are: inside the installed package, else the checkout's `locales/`.
 

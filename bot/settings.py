@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # How often the dispatcher's safety sweep runs, in seconds.
     dispatch_interval_s: float = Field(default=30.0, gt=0)
     log_format: Literal["text", "json"] = "text"
+    # /healthz and /metrics on a port of their own (`run --health-port`); none when unset.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_listen: str = "127.0.0.1"
 
     @field_validator("default_timezone")
     @classmethod

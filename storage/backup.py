@@ -16,8 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from storage.db import DatabaseError, parse_database_url
 
 
 class BackupError(RuntimeError):
@@ -35,10 +34,10 @@ class BackupResult:
 
 def sqlite_path(url: str) -> Path:
     """The database file of an SQLite DATABASE_URL, or a BackupError saying what to do."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise BackupError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    try:  # never repeats a malformed URL: it may hold a password
+        parsed = parse_database_url(url)
+    except DatabaseError as exc:
+        raise BackupError(str(exc)) from None
     if parsed.get_backend_name() == "postgresql":
         raise BackupError(
             "branchbot backup copies SQLite files; for PostgreSQL use "
