@@ -38,8 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("init", help="create or upgrade the database; safe to repeat")
 
-    imp = sub.add_parser("import", help="import a roster CSV (creates the branch if new)")
-    imp.add_argument("roster", type=Path, metavar="ROSTER.csv")
+    imp = sub.add_parser(
+        "import", help="import a roster, CSV or .xlsx (creates the branch if new)"
+    )
+    imp.add_argument("roster", type=Path, metavar="ROSTER.csv|ROSTER.xlsx")
     imp.add_argument("--branch", required=True, metavar="NAME")
     imp.add_argument("--timezone", metavar="TZ")
     imp.add_argument("--locale", choices=("zh_CN", "en"))
@@ -77,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx")
     export.add_argument("--year", type=int)
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    roster = sub.add_parser("export-roster", help="the current roster as CSV or .xlsx")
+    roster.add_argument("--branch", required=True, metavar="NAME")
+    roster.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.xlsx")
+    roster.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     backup = sub.add_parser("backup", help="copy the live SQLite database to FILE (online)")
     backup.add_argument("file", type=Path, metavar="FILE")

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.i18n import MissingCatalogError, Translator, translator
 from bot.plan_view import holiday_warnings, plan_year_text
-from bot.services.roster import RosterError, import_roster, parse_roster
+from bot.services.roster import RosterError, export_roster, import_roster, read_roster
 from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.holidays import flag_holidays
@@ -78,9 +78,9 @@ def init_command(args: argparse.Namespace, env: Env) -> int:
 
 
 def import_command(args: argparse.Namespace, env: Env) -> int:
-    """Import a roster CSV into a branch, all or nothing."""
+    """Import a roster (CSV or .xlsx) into a branch, all or nothing."""
     path: Path = args.roster
-    rows = parse_roster(_read(path), source=str(path))
+    rows = read_roster(_read(path), str(path))
     if args.timezone:
         zone(args.timezone)
     db = env.database()
@@ -317,6 +317,35 @@ def export_command(args: argparse.Namespace, env: Env) -> int:
     return 0
 
 
+def export_roster_command(args: argparse.Namespace, env: Env) -> int:
+    """Write a branch's current roster as CSV or .xlsx, ready to edit and import again."""
+    out: Path = args.out
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise CommandError(f"--out {out}: the file name must end in .csv or .xlsx")
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} exists; add --force to overwrite it")
+    db = env.database()
+    with db.read() as session:
+        branch = _branch(session, args.branch)
+    assert branch.id is not None
+    data = export_roster(
+        db, branch_id=branch.id, filename=out.name, chinese=branch.locale == "zh_CN"
+    )
+    _write_atomically(out, data)
+    print(f"{out}: roster of {args.branch!r} ({len(data)} bytes)")
+    return 0
+
+
+def _write_atomically(out: Path, data: bytes) -> None:
+    partial = out.with_name(f".{out.name}.partial")
+    try:  # write beside the target, then rename: never a half-written file
+        partial.write_bytes(data)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
 def preview_command(args: argparse.Namespace, env: Env) -> int:
     """Print every reminder and digest the window would bring; send and store nothing."""
     from bot.preview import PreviewError, preview_report
@@ -342,6 +371,7 @@ TOP: dict[str, Command] = {
     "import": import_command,
     "backup": backup_command,
     "export": export_command,
+    "export-roster": export_roster_command,
 }
 
 PLAN: dict[str, Command] = {
