@@ -103,7 +103,7 @@ def test_xlsx_errors_are_all_or_nothing_with_line_numbers() -> None:
 
 
 def test_not_a_workbook() -> None:
-    with pytest.raises(RosterError, match="not an Excel .xlsx workbook"):
+    with pytest.raises(RosterError, match=r"not an Excel \.xlsx workbook"):
         read_roster(b"PK\x03\x04junk", "roster.xlsx")
     with pytest.raises(RosterError, match=r"save it as \.xlsx"):
         read_roster(b"\xd0\xcf\x11\xe0", "roster.xls")
