@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the live SQLite database to FILE (online)")
     backup.add_argument("file", type=Path, metavar="FILE")
     backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    restore = sub.add_parser(
+        "restore", help="put an SQLite backup in place of the database (bot stopped)"
+    )
+    restore.add_argument("file", type=Path, metavar="BACKUP.db")
     return parser
 
 

@@ -23,7 +23,7 @@ from scheduler.occurrences import plan_for
 from scheduler.plan import Plan, PlanError, default_plan, load_plan, parse_plan
 from scheduler.recurrence import occurrences, zone
 from storage import repositories as repo
-from storage.backup import BackupError, backup_sqlite
+from storage.backup import BackupError, backup_sqlite, restore_sqlite, run_lock
 from storage.db import Database, DatabaseError
 from storage.models import Branch
 
@@ -237,10 +237,12 @@ def run_command(args: argparse.Namespace, env: Env) -> int:
                 f"cannot listen on {listen}:{port}: {exc.strerror or exc}"
             ) from None
     try:
-        if webhook:
-            _run_webhook(app, webhook, token=token, env=env, db=db, health=health)
-        else:
-            app.run_polling(drop_pending_updates=False)
+        # Held while the bot runs, so that `branchbot restore` refuses to swap the file.
+        with run_lock(env.settings.database_url):
+            if webhook:
+                _run_webhook(app, webhook, token=token, env=env, db=db, health=health)
+            else:
+                app.run_polling(drop_pending_updates=False)
     except TelegramError as exc:  # e.g. InvalidToken, setWebhook refused: one line, no token
         reason = REDACTOR.redact(str(exc))
         raise CommandError(f"Telegram refused to start the bot: {reason}") from None
@@ -288,6 +290,24 @@ def backup_command(args: argparse.Namespace, env: Env) -> int:
     rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
     print(f"backup written to {result.path} ({result.size} bytes)")
     print(f"rows: {rows}")
+    return 0
+
+
+def restore_command(args: argparse.Namespace, env: Env) -> int:
+    """Put an SQLite backup in place of the database (refused while a bot runs on it)."""
+    stamp = env.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    result = restore_sqlite(env.settings.database_url, args.file, stamp=stamp)
+    print(
+        f"restored {result.database} from {result.source} "
+        f"({result.size} bytes, schema revision {result.revision})"
+    )
+    for path in result.kept_aside:
+        print(f"kept the previous file as {path}")
+    for path in result.removed:
+        print(f"removed stale {path}")
+    rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
+    print(f"rows: {rows}")
+    print("the next `branchbot init` or `branchbot run` brings it to the current schema")
     return 0
 
 
@@ -370,6 +390,7 @@ TOP: dict[str, Command] = {
     "run": run_command,
     "import": import_command,
     "backup": backup_command,
+    "restore": restore_command,
     "export": export_command,
     "export-roster": export_roster_command,
 }
