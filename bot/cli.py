@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("file", type=Path, metavar="FILE")
     backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
+    doctor = sub.add_parser("doctor", help="check the deployment before starting the bot")
+    doctor.add_argument("--offline", action="store_true", help="do not ask Telegram")
+
     restore = sub.add_parser(
         "restore", help="put an SQLite backup in place of the database (bot stopped)"
     )
@@ -117,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"branchbot: {exc}", file=sys.stderr)
         return 1
     except SettingsError as exc:
+        if args.command == "doctor":  # a finding like the others
+            print(f"FAIL  config: {exc}")
+            return 1
         print(f"branchbot: configuration: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -366,6 +366,18 @@ def _write_atomically(out: Path, data: bytes) -> None:
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
+def doctor_command(args: argparse.Namespace, env: Env) -> int:
+    """Check the deployment: one line per finding, exit 1 if anything would stop the bot."""
+    from bot.doctor import FAIL, diagnose
+
+    failed = 0
+    for finding in diagnose(env.settings, offline=args.offline):
+        print(finding.line(), flush=True)
+        failed += finding.level == FAIL
+    print(f"{failed} problem(s) that would stop the bot" if failed else "ready to run")
+    return 1 if failed else 0
+
+
 def preview_command(args: argparse.Namespace, env: Env) -> int:
     """Print every reminder and digest the window would bring; send and store nothing."""
     from bot.preview import PreviewError, preview_report
@@ -391,6 +403,7 @@ TOP: dict[str, Command] = {
     "import": import_command,
     "backup": backup_command,
     "restore": restore_command,
+    "doctor": doctor_command,
     "export": export_command,
     "export-roster": export_roster_command,
 }

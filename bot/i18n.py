@@ -71,6 +71,38 @@ def catalog(locale: str) -> Translations:
     return Translations(buffer, domain=DOMAIN)
 
 
+def catalog_problems() -> list[str]:
+    """What keeps the installed catalogs from being complete (for `branchbot doctor`).
+
+    Every supported locale needs .po files, every message translated (not fuzzy), and the same
+    messages in every locale.
+    """
+    problems: list[str] = []
+    ids: dict[str, set[object]] = {}
+    for locale in SUPPORTED:
+        parts = sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"))
+        if not parts:
+            problems.append(f"{locale}: no catalog under {LOCALES_DIR}")
+            continue
+        ids[locale] = set()
+        for po in parts:
+            with po.open("rb") as f:
+                for message in read_po(f, locale=locale):
+                    if not message.id:
+                        continue
+                    ids[locale].add(message.id)
+                    strings = (
+                        message.string if isinstance(message.string, tuple) else (message.string,)
+                    )
+                    if message.fuzzy or not all(strings):
+                        problems.append(f"{locale}: untranslated {message.id!r} in {po.name}")
+    if len(ids) == len(SUPPORTED):
+        everything = set().union(*ids.values())
+        for locale, found in ids.items():
+            problems += [f"{locale}: missing {m!r}" for m in sorted(everything - found, key=str)]
+    return problems
+
+
 @functools.cache
 def _babel_locale(name: str) -> Locale:
     """Parse a locale once; renderers ask for it thousands of times per long answer."""
