@@ -165,9 +165,22 @@ def _cjk_or_latin(ch: str) -> bool:
     )
 
 
+# A spreadsheet opening a CSV runs a cell starting with one of these as a formula (OWASP "CSV
+# injection"); export-roster writes such text with a leading apostrophe, import takes it off.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_table(data: bytes, source: str) -> list[list[str]]:
     text = decode_csv(data, source)
-    return list(csv.reader(io.StringIO(text, newline="")))
+    return [[_unquote(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+
+
+def _unquote(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
+def _quote(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
 def _xlsx_table(data: bytes, source: str) -> list[list[str]]:
@@ -414,7 +427,7 @@ def export_roster(db: Database, *, branch_id: int, filename: str, chinese: bool)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_quote(cell) for cell in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -136,3 +136,26 @@ def test_cli_imports_gbk_then_export_roster_round_trips(
     assert "exists; add --force" in capsys.readouterr().err
     assert main(["import", str(out), "--branch", "一支部"]) == 0
     assert "0 members added, 0 updated, 3 unchanged" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_formula_like_names_are_exported_as_text_and_come_back_unchanged(
+    workdir: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    roster = (
+        "name,telegram_id,role,group,dues_amount,status\n"
+        + '"=HYPERLINK(""http://x"",""点我"")",,,@组,,\n'
+    )
+    (workdir / "roster.csv").write_text(roster, encoding="utf-8")
+    assert main(["import", "roster.csv", "--branch", "一支部"]) == 0
+    out = workdir / f"export{suffix}"
+    assert main(["export-roster", "--branch", "一支部", "--out", str(out)]) == 0
+    if suffix == ".xlsx":
+        sheet = load_workbook(out).worksheets[0]
+        assert sheet["A2"].value == '=HYPERLINK("http://x","点我")'
+        assert sheet["A2"].data_type == "s"  # text, not a formula
+    else:
+        assert "'=HYPERLINK" in out.read_text(encoding="utf-8-sig")
+        assert "'@组" in out.read_text(encoding="utf-8-sig")
+    rows = read_roster(out.read_bytes(), out.name)
+    assert rows[0].name == '=HYPERLINK("http://x","点我")' and rows[0].group == "@组"
