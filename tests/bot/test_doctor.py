@@ -109,3 +109,15 @@ def test_invalid_settings_are_a_finding(
     code, lines = _doctor(capsys, "--offline")
     assert code == 1
     assert lines == ["FAIL  config: DEFAULT_TIMEZONE: unknown time zone 'Mars/Olympus'"]
+
+
+def test_no_cjk_font_is_a_warning_not_a_failure(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import charts
+
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)
+    assert main(["init"]) == 0
+    code, lines = _doctor(capsys, "--offline")
+    assert code == 0
+    assert _line(lines, "charts").startswith("warn  charts: no CJK font")
