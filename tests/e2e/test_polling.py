@@ -119,3 +119,27 @@ def test_health_and_metrics_are_served_in_polling_mode(
     from bot import __version__
 
     assert f"version={__version__}" in proc.stderr
+
+
+def test_restore_refuses_while_the_bot_runs_then_works_once_it_stopped(
+    fake: FakeBotApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    env = bot_env(fake, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", env["DATABASE_URL"])
+    monkeypatch.chdir(tmp_path)
+    with BotProcess("run", env=env, cwd=tmp_path) as proc:
+        proc.wait_for(lambda: fake.polls_started >= 1, what="the first getUpdates")
+        assert main(["backup", "backup.db"]) == 0  # online, while the bot runs
+        capsys.readouterr()
+        assert main(["restore", "backup.db"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("branchbot: a bot is running on") and "bot.db.lock" in err
+        code, _ = proc.terminate(timeout=8.0)
+    assert code == 0, proc.tail()
+    assert main(["restore", "backup.db"]) == 0
+    assert "restored" in capsys.readouterr().out
