@@ -199,6 +199,13 @@ def _read(path: Path) -> bytes:
 
 def run_command(args: argparse.Namespace, env: Env) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server with --webhook."""
+    # Held from before the first use of the database until exit, so that `branchbot restore`
+    # refuses to swap the file under a running bot, and a bot never starts mid-restore.
+    with run_lock(env.settings.database_url):
+        return _run(args, env)
+
+
+def _run(args: argparse.Namespace, env: Env) -> int:
     from telegram.error import TelegramError
 
     from bot import __version__
@@ -237,12 +244,10 @@ def run_command(args: argparse.Namespace, env: Env) -> int:
                 f"cannot listen on {listen}:{port}: {exc.strerror or exc}"
             ) from None
     try:
-        # Held while the bot runs, so that `branchbot restore` refuses to swap the file.
-        with run_lock(env.settings.database_url):
-            if webhook:
-                _run_webhook(app, webhook, token=token, env=env, db=db, health=health)
-            else:
-                app.run_polling(drop_pending_updates=False)
+        if webhook:
+            _run_webhook(app, webhook, token=token, env=env, db=db, health=health)
+        else:
+            app.run_polling(drop_pending_updates=False)
     except TelegramError as exc:  # e.g. InvalidToken, setWebhook refused: one line, no token
         reason = REDACTOR.redact(str(exc))
         raise CommandError(f"Telegram refused to start the bot: {reason}") from None
