@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import commands
+from bot import __version__, commands
 from bot.logging_setup import configure_logging, redact
 from bot.settings import SettingsError, load_settings
 from scheduler.clock import clock_from_env
@@ -33,12 +33,15 @@ def _chat_id(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree (SPEC section 4)."""
     parser = argparse.ArgumentParser(prog="branchbot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"branchbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", help="create or upgrade the database; safe to repeat")
 
-    imp = sub.add_parser("import", help="import a roster CSV (creates the branch if new)")
-    imp.add_argument("roster", type=Path, metavar="ROSTER.csv")
+    imp = sub.add_parser(
+        "import", help="import a roster, CSV or .xlsx (creates the branch if new)"
+    )
+    imp.add_argument("roster", type=Path, metavar="ROSTER.csv|ROSTER.xlsx")
     imp.add_argument("--branch", required=True, metavar="NAME")
     imp.add_argument("--timezone", metavar="TZ")
     imp.add_argument("--locale", choices=("zh_CN", "en"))
@@ -75,15 +78,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot (long polling unless --webhook)")
     run.add_argument("--webhook", metavar="URL")
+    run.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve /healthz and /metrics on this port (default: HEALTH_PORT, else none)",
+    )
 
     export = sub.add_parser("export", help="the registers of a year as an XLSX workbook")
     export.add_argument("--branch", required=True, metavar="NAME")
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx")
     export.add_argument("--year", type=int)
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    roster = sub.add_parser("export-roster", help="the current roster as CSV or .xlsx")
+    roster.add_argument("--branch", required=True, metavar="NAME")
+    roster.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.xlsx")
+    roster.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     backup = sub.add_parser("backup", help="copy the live SQLite database to FILE (online)")
     backup.add_argument("file", type=Path, metavar="FILE")
     backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    doctor = sub.add_parser("doctor", help="check the deployment before starting the bot")
+    doctor.add_argument("--offline", action="store_true", help="do not ask Telegram")
+
+    restore = sub.add_parser(
+        "restore", help="put an SQLite backup in place of the database (bot stopped)"
+    )
+    restore.add_argument("file", type=Path, metavar="BACKUP.db")
     return parser
 
 
@@ -107,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"branchbot: {redact(exc)}", file=sys.stderr)
         return 1
     except SettingsError as exc:
+        if args.command == "doctor":  # a finding like the others
+            print(f"FAIL  config: {redact(exc)}")
+            return 1
         print(f"branchbot: configuration: {redact(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

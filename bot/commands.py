@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from sqlmodel import Session
 
 from bot.i18n import MissingCatalogError, Translator, translator
 from bot.plan_view import holiday_warnings, plan_year_text
-from bot.services.roster import RosterError, import_roster, parse_roster
+from bot.services.roster import RosterError, export_roster, import_roster, read_roster
 from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.holidays import flag_holidays
@@ -23,9 +24,11 @@ from scheduler.plan import Plan, PlanError, default_plan, load_plan, parse_plan
 from scheduler.records import branch_start
 from scheduler.recurrence import occurrences, zone
 from storage import repositories as repo
-from storage.backup import BackupError, backup_sqlite
+from storage.backup import BackupError, backup_sqlite, restore_sqlite, run_lock
 from storage.db import Database, DatabaseError
 from storage.models import Branch
+
+log = logging.getLogger("branchbot")
 
 
 class CommandError(RuntimeError):
@@ -76,9 +79,9 @@ def init_command(args: argparse.Namespace, env: Env) -> int:
 
 
 def import_command(args: argparse.Namespace, env: Env) -> int:
-    """Import a roster CSV into a branch, all or nothing."""
+    """Import a roster (CSV or .xlsx) into a branch, all or nothing."""
     path: Path = args.roster
-    rows = parse_roster(_read(path), source=str(path))
+    rows = read_roster(_read(path), str(path))
     if args.timezone:
         zone(args.timezone)
     db = env.database()
@@ -213,29 +216,76 @@ def _read(path: Path) -> bytes:
 
 def run_command(args: argparse.Namespace, env: Env) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server with --webhook."""
+    # Held from before the first use of the database until exit, so that `branchbot restore`
+    # refuses to swap the file under a running bot, and a bot never starts mid-restore.
+    with run_lock(env.settings.database_url):
+        return _run(args, env)
+
+
+def _run(args: argparse.Namespace, env: Env) -> int:
     from telegram.error import TelegramError
 
+    from bot import __version__
     from bot.app import build_application  # telegram is imported only for this command
     from bot.context import Services
-    from bot.logging_setup import REDACTOR
+    from bot.health import Health, serve_health
+    from bot.logging_setup import REDACTOR, log_event
 
     token = env.settings.token()
     db = env.database()
     db.upgrade()
-    app = build_application(Services(settings=env.settings, db=db, clock=env.clock))
     webhook = args.webhook or env.settings.webhook_url
+    health = Health(
+        env.clock,
+        mode="webhook" if webhook else "polling",
+        db=db,
+        dispatch_interval_s=env.settings.dispatch_interval_s,
+    )
+    request = None
+    if not webhook:
+        # Ask getMe first: a rejected token or an unreachable Bot API is one line, not PTB's
+        # start-up traceback. Webhook mode reports the same through setWebhook below.
+        me = _probe(env)
+        log_event(log, "bot.start", mode="polling", version=__version__, bot=me)
+        request = health.get_updates_request()
+    services = Services(settings=env.settings, db=db, clock=env.clock, health=health)
+    app = build_application(services, get_updates_request=request)
+    port = args.health_port if args.health_port is not None else env.settings.health_port
+    server = None
+    if port:
+        try:
+            server = serve_health(health, env.settings.health_listen, port)
+        except OSError as exc:
+            listen = env.settings.health_listen
+            raise CommandError(
+                f"cannot listen on {listen}:{port}: {exc.strerror or exc}"
+            ) from None
     try:
         if webhook:
-            _run_webhook(app, webhook, token=token, env=env, db=db)
+            _run_webhook(app, webhook, token=token, env=env, db=db, health=health)
         else:
             app.run_polling(drop_pending_updates=False)
     except TelegramError as exc:  # e.g. InvalidToken, setWebhook refused: one line, no token
         reason = REDACTOR.redact(str(exc))
         raise CommandError(f"Telegram refused to start the bot: {reason}") from None
+    finally:
+        if server is not None:
+            server.close()
     return 0
 
 
-def _run_webhook(app: Any, url: str, *, token: str, env: Env, db: Database) -> None:
+def _probe(env: Env) -> str:
+    from bot.telegram_probe import ProbeError, probe
+
+    try:
+        return "@" + probe(env.settings).username
+    except ProbeError as exc:
+        raise CommandError(f"Telegram refused to start the bot: {exc}") from None
+
+
+def _run_webhook(
+    app: Any, url: str, *, token: str, env: Env, db: Database, health: Any = None
+) -> None:
     """Serve `app` behind our webhook server (bot/webhook.py) until SIGTERM/SIGINT."""
     from bot.webhook import WebhookError, run_webhook, webhook_target
 
@@ -250,6 +300,7 @@ def _run_webhook(app: Any, url: str, *, token: str, env: Env, db: Database) -> N
             listen=env.settings.webhook_listen,
             port=env.settings.webhook_port,
             db=db,
+            health=health,
         )
     except WebhookError as exc:
         raise CommandError(str(exc)) from None
@@ -264,6 +315,24 @@ def backup_command(args: argparse.Namespace, env: Env) -> int:
     return 0
 
 
+def restore_command(args: argparse.Namespace, env: Env) -> int:
+    """Put an SQLite backup in place of the database (refused while a bot runs on it)."""
+    stamp = env.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    result = restore_sqlite(env.settings.database_url, args.file, stamp=stamp)
+    print(
+        f"restored {result.database} from {result.source} "
+        f"({result.size} bytes, schema revision {result.revision})"
+    )
+    for path in result.kept_aside:
+        print(f"kept the previous file as {path}")
+    for path in result.removed:
+        print(f"removed stale {path}")
+    rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
+    print(f"rows: {rows}")
+    print("the next `branchbot init` or `branchbot run` brings it to the current schema")
+    return 0
+
+
 def export_command(args: argparse.Namespace, env: Env) -> int:
     """Write a branch's registers of the year (dues, attendance, talks, plan) as XLSX."""
     from bot.services.export import export_branch
@@ -271,6 +340,8 @@ def export_command(args: argparse.Namespace, env: Env) -> int:
     out: Path = args.out
     if out.suffix.lower() != ".xlsx":
         raise CommandError(f"--out {out}: the file name must end in .xlsx")
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} exists; add --force to overwrite it")
     year = env.year(args.year) if args.year is not None else None
     db = env.database()
     with db.read() as session:
@@ -286,6 +357,47 @@ def export_command(args: argparse.Namespace, env: Env) -> int:
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"{out}: registers of {args.branch!r} ({len(export.xlsx)} bytes)")
     return 0
+
+
+def export_roster_command(args: argparse.Namespace, env: Env) -> int:
+    """Write a branch's current roster as CSV or .xlsx, ready to edit and import again."""
+    out: Path = args.out
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise CommandError(f"--out {out}: the file name must end in .csv or .xlsx")
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} exists; add --force to overwrite it")
+    db = env.database()
+    with db.read() as session:
+        branch = _branch(session, args.branch)
+    assert branch.id is not None
+    data = export_roster(
+        db, branch_id=branch.id, filename=out.name, chinese=branch.locale == "zh_CN"
+    )
+    _write_atomically(out, data)
+    print(f"{out}: roster of {args.branch!r} ({len(data)} bytes)")
+    return 0
+
+
+def _write_atomically(out: Path, data: bytes) -> None:
+    partial = out.with_name(f".{out.name}.partial")
+    try:  # write beside the target, then rename: never a half-written file
+        partial.write_bytes(data)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def doctor_command(args: argparse.Namespace, env: Env) -> int:
+    """Check the deployment: one line per finding, exit 1 if anything would stop the bot."""
+    from bot.doctor import FAIL, diagnose
+
+    failed = 0
+    for finding in diagnose(env.settings, offline=args.offline):
+        print(finding.line(), flush=True)
+        failed += finding.level == FAIL
+    print(f"{failed} problem(s) that would stop the bot" if failed else "ready to run")
+    return 1 if failed else 0
 
 
 def preview_command(args: argparse.Namespace, env: Env) -> int:
@@ -312,7 +424,10 @@ TOP: dict[str, Command] = {
     "run": run_command,
     "import": import_command,
     "backup": backup_command,
+    "restore": restore_command,
+    "doctor": doctor_command,
     "export": export_command,
+    "export-roster": export_roster_command,
 }
 
 PLAN: dict[str, Command] = {

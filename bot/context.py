@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -12,6 +12,9 @@ from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.health import Health
 
 
 @dataclass
@@ -23,6 +26,8 @@ class Services:
     clock: Clock
     # The reminder engine; build_application creates it when left None.
     dispatcher: Dispatcher | None = None
+    # What /healthz reports (`branchbot run` only; None in tests that do not serve it).
+    health: Health | None = None
 
     @property
     def default_tr(self) -> Translator:

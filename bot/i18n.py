@@ -1,6 +1,7 @@
 """Translation and locale-aware formatting, with an explicit translator per recipient.
 
-Catalogs live under ``locales/<locale>/LC_MESSAGES/*.po`` (one file per feature, merged on load).
+Catalogs live under ``locales/<locale>/LC_MESSAGES/*.po`` (one file per feature, merged on load;
+installed as ``bot/locales``).
 They are compiled in memory when first used, so no binaries live in git; ``scripts/i18n.py``
 extracts, stubs, checks and compiles them.
 Reminders go to many people in their own languages from a job with no "current user", so
@@ -27,7 +28,18 @@ from babel.support import Translations
 
 from scheduler.recurrence import to_local
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+
+def _locales_dir() -> Path:
+    """Where the .po files are: inside the installed package, else the checkout's `locales/`.
+
+    A wheel installs the repository's top-level `locales/` as `bot/locales` (see setup.py); a
+    checkout or an editable install has it next to `bot/`.
+    """
+    packaged = Path(__file__).resolve().parent / "locales"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "locales"
+
+
+LOCALES_DIR = _locales_dir()
 SUPPORTED = ("zh_CN", "en")
 DOMAIN = "messages"
 
@@ -57,6 +69,38 @@ def catalog(locale: str) -> Translations:
     write_mo(buffer, merged, use_fuzzy=False)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN)
+
+
+def catalog_problems() -> list[str]:
+    """What keeps the installed catalogs from being complete (for `branchbot doctor`).
+
+    Every supported locale needs .po files, every message translated (not fuzzy), and the same
+    messages in every locale.
+    """
+    problems: list[str] = []
+    ids: dict[str, set[object]] = {}
+    for locale in SUPPORTED:
+        parts = sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"))
+        if not parts:
+            problems.append(f"{locale}: no catalog under {LOCALES_DIR}")
+            continue
+        ids[locale] = set()
+        for po in parts:
+            with po.open("rb") as f:
+                for message in read_po(f, locale=locale):
+                    if not message.id:
+                        continue
+                    ids[locale].add(message.id)
+                    strings = (
+                        message.string if isinstance(message.string, tuple) else (message.string,)
+                    )
+                    if message.fuzzy or not all(strings):
+                        problems.append(f"{locale}: untranslated {message.id!r} in {po.name}")
+    if len(ids) == len(SUPPORTED):
+        everything = set().union(*ids.values())
+        for locale, found in ids.items():
+            problems += [f"{locale}: missing {m!r}" for m in sorted(everything - found, key=str)]
+    return problems
 
 
 @functools.cache

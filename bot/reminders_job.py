@@ -16,18 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 from typing import TYPE_CHECKING, Any, cast
 
+from sqlmodel import col, func, select
 from telegram.ext import JobQueue
 
 from bot.context import BranchContext, Services
 from bot.handlers import privacy
+from bot.metrics import LEDGER_BACKLOG, REMINDERS
 from bot.notifier import TelegramNotifier
 from bot.ratelimit import BranchRateLimiter
 from bot.settings import Settings
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, Report
+from storage.db import Database
+from storage.models import Delivery, DeliveryStatus
 
 if TYPE_CHECKING:
     from bot.app import BranchApp
@@ -93,7 +98,10 @@ async def dispatch_job(context: BranchContext) -> None:
     if dispatcher is None or job_queue is None:
         return
     report = await dispatcher.run_once(now=context.clock.now())
-    if report.busy or dispatcher.stopping:
+    if report.busy:
+        return
+    await _observe(context.services, report)
+    if dispatcher.stopping:
         return
     for job in job_queue.get_jobs_by_name(_NEXT):
         job.schedule_removal()
@@ -109,3 +117,37 @@ async def dispatch_job(context: BranchContext) -> None:
         if delay >= interval:
             return  # the repeating sweep gets there first
     job_queue.run_once(dispatch_job, when=max(0.0, delay), name=_NEXT, job_kwargs=JOB_KWARGS)
+
+
+# The report's counters, as the four outcomes /metrics shows.
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "sent": ("sent",),
+    "failed": ("failed", "unreachable", "unknown"),
+    "skipped": ("skipped", "late_skipped"),
+    "retried": ("retried", "ambiguous"),
+}
+
+
+async def _observe(services: Services, report: Report) -> None:
+    """Count one run's outcomes, refresh the backlog gauge, note the tick for /healthz."""
+    for outcome, fields in OUTCOMES.items():
+        n = sum(getattr(report, name) for name in fields)
+        if n:
+            REMINDERS.labels(outcome=outcome).inc(n)
+    try:
+        backlog = await asyncio.to_thread(due_backlog, services.db, services.clock.now())
+    except Exception:  # a metric must never break the dispatcher's job
+        log.debug("could not count the ledger backlog", exc_info=True)
+    else:
+        LEDGER_BACKLOG.set(backlog)
+    if services.health is not None:
+        services.health.ticked()
+
+
+def due_backlog(db: Database, now: dt.datetime) -> int:
+    """Reminders that are due but not yet sent (pending rows whose time has come)."""
+    with db.read() as session:
+        stmt = select(func.count()).where(
+            col(Delivery.status) == DeliveryStatus.PENDING.value, col(Delivery.due_at) <= now
+        )
+        return int(session.exec(stmt).one())

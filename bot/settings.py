@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # messages get the same burst at half the rate.
     flood_burst: int = Field(default=20, ge=1)
     flood_per_second: float = Field(default=1.0, gt=0)
+    # /healthz and /metrics on a port of their own (`run --health-port`); none when unset.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_listen: str = "127.0.0.1"
 
     @field_validator("default_timezone")
     @classmethod

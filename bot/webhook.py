@@ -27,11 +27,13 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
+from bot import __version__
 from bot.logging_setup import log_event
 from storage.db import Database, DatabaseError
 
 if TYPE_CHECKING:
     from bot.app import BranchApp
+    from bot.health import Health
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,11 @@ def webhook_target(url: str, *, token: str) -> WebhookTarget:
 class WebhookState:
     """What the request handlers share."""
 
-    def __init__(self, app: BranchApp, secret: str, db: Database) -> None:
+    def __init__(
+        self, app: BranchApp, secret: str, db: Database, health: Health | None = None
+    ) -> None:
         self.app = app
+        self.health = health
         self.secret = secret.encode()
         self.db = db
         self.accepting = True
@@ -136,6 +141,8 @@ class UpdateHandler(RequestHandler):
             self._answer(400, {"ok": False, "error": "not an update"})
             return
         state.received += 1
+        if state.health is not None:
+            state.health.requested()
         await state.app.update_queue.put(update)
         self._answer(200, {"ok": True})
 
@@ -186,6 +193,7 @@ def run_webhook(
     listen: str,
     port: int,
     db: Database,
+    health: Health | None = None,
 ) -> None:
     """Serve the bot over a webhook until SIGTERM or SIGINT, then stop gracefully.
 
@@ -198,7 +206,7 @@ def run_webhook(
     asyncio.set_event_loop(loop)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGABRT):
         loop.add_signal_handler(sig, _raise_system_exit)
-    state = WebhookState(app, secret, db)
+    state = WebhookState(app, secret, db, health)
     server = HTTPServer(make_web_app(state, target.path), xheaders=True, max_body_size=MAX_BODY)
     try:
         loop.run_until_complete(app.initialize())
@@ -214,7 +222,15 @@ def run_webhook(
                 drop_pending_updates=False,
             )
         )
-        log_event(log, "bot.start", mode="webhook", listen=listen, port=port, path=target.path)
+        log_event(
+            log,
+            "bot.start",
+            mode="webhook",
+            version=__version__,
+            listen=listen,
+            port=port,
+            path=target.path,
+        )
         loop.run_forever()
     except (KeyboardInterrupt, SystemExit):
         log_event(log, "bot.stopping", mode="webhook", received=state.received)

@@ -5,6 +5,8 @@ snapshot while the bot's writers carry on. The copy is written next to the targe
 temporary name, checked with ``PRAGMA integrity_check`` and only then renamed into place, so a
 failed or interrupted backup never leaves a half-written file under the name asked for.
 PostgreSQL has its own tool for this (pg_dump), so it is refused with that hint.
+
+`restore_sqlite` puts a backup back: see its docstring for how it knows no bot is running.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from storage.db import DatabaseError, parse_database_url
 
 
 class BackupError(RuntimeError):
@@ -35,10 +37,10 @@ class BackupResult:
 
 def sqlite_path(url: str) -> Path:
     """The database file of an SQLite DATABASE_URL, or a BackupError saying what to do."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise BackupError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    try:  # never repeats a malformed URL: it may hold a password
+        parsed = parse_database_url(url)
+    except DatabaseError as exc:
+        raise BackupError(str(exc)) from None
     if parsed.get_backend_name() == "postgresql":
         raise BackupError(
             "branchbot backup copies SQLite files; for PostgreSQL use "
@@ -114,3 +116,159 @@ def _row_counts(conn: sqlite3.Connection) -> dict[str, int]:
         quoted = '"' + table.replace('"', '""') + '"'
         counts[table] = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
     return counts
+
+
+# ---------------------------------------------------------------- restore
+
+LOCK_SUFFIX = ".lock"
+
+
+class BotRunningError(BackupError):
+    """A bot holds the database's run lock."""
+
+
+def lock_path(database: Path) -> Path:
+    """The lock file next to an SQLite database, e.g. branchbot.db.lock."""
+    return database.with_name(database.name + LOCK_SUFFIX)
+
+
+@contextlib.contextmanager
+def run_lock(url: str) -> Iterator[None]:
+    """Held by `branchbot run` for its whole life on an SQLite file (nothing for PostgreSQL).
+
+    A shared `flock` on DB.lock: several bot processes may hold it; a restore needs it
+    exclusively, so it refuses while any bot runs, and a bot refuses to start mid-restore.
+    The kernel drops the lock when the process ends, however it ends: no stale lock files.
+    """
+    try:
+        path = sqlite_path(url)
+    except BackupError:  # PostgreSQL or in-memory: restore does not apply
+        yield
+        return
+    with _flock(lock_path(path), exclusive=False) as held:
+        if not held:
+            raise BotRunningError(
+                f"a restore of {path} is in progress ({lock_path(path)} is locked); "
+                "start the bot when it has finished"
+            )
+        yield
+
+
+@contextlib.contextmanager
+def _flock(path: Path, *, exclusive: bool) -> Iterator[bool]:
+    """Try to take an flock on `path` without waiting; yield whether it was taken."""
+    import fcntl  # POSIX only, like the systemd deployment
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise BackupError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What a restore did."""
+
+    database: Path
+    source: Path
+    size: int
+    rows: dict[str, int]
+    revision: str | None
+    kept_aside: list[Path]
+    removed: list[Path]
+
+
+def restore_sqlite(url: str, backup: Path, *, stamp: str) -> RestoreResult:
+    """Put `backup` in place of the SQLite database at `url`, keeping the current one aside.
+
+    Refuses while a bot runs on the database (its run lock), and before touching anything
+    checks that the backup is a sound SQLite database of branchbot's. The current file and its
+    -wal/-shm are renamed to `<name>.before-restore-<stamp>` (the -wal may hold the newest
+    committed writes, so it is kept with the file, not deleted); the restored file then has no
+    -wal/-shm beside it that could be replayed onto it.
+    """
+    target = sqlite_path(url)
+    backup = Path(backup)
+    if not backup.is_file():
+        raise BackupError(f"no backup file at {backup}")
+    if target.exists() and backup.resolve() == target.resolve():
+        raise BackupError(f"{backup} is the live database itself")
+    rows, revision = _check_backup(backup)
+    with _flock(lock_path(target), exclusive=True) as held:
+        if not held:
+            raise BotRunningError(
+                f"a bot is running on {target} (it holds {lock_path(target)}); "
+                "stop it first (e.g. systemctl stop branchbot), then restore"
+            )
+        folder = target.parent
+        temp = folder / f".{target.name}.restore.tmp"
+        try:
+            _copy_file(backup, temp)
+            kept, removed = _set_aside(target, stamp)
+            os.replace(temp, target)
+        except OSError as exc:
+            raise BackupError(f"cannot restore into {target}: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+    return RestoreResult(target, backup, target.stat().st_size, rows, revision, kept, removed)
+
+
+def _check_backup(backup: Path) -> tuple[dict[str, int], str | None]:
+    """The backup's row counts and schema revision, or a BackupError if it is not sound."""
+    try:
+        conn = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise BackupError(f"{backup}: cannot open it as SQLite: {exc}") from None
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        if problems != ["ok"]:
+            raise BackupError(f"{backup} fails SQLite's integrity check: {problems[0]}")
+        rows = _row_counts(conn)
+        if "branch" not in rows or "alembic_version" not in rows:
+            raise BackupError(f"{backup} is an SQLite database but not a branchbot one")
+        found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return rows, (str(found[0]) if found else None)
+    except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged header, ...
+        raise BackupError(f"{backup} is not a sound SQLite database: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _copy_file(source: Path, temp: Path) -> None:
+    with source.open("rb") as src, temp.open("wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
+def _set_aside(target: Path, stamp: str) -> tuple[list[Path], list[Path]]:
+    """Rename the database and its -wal/-shm out of the way; return (kept, removed)."""
+    kept: list[Path] = []
+    removed: list[Path] = []
+    aside = target.with_name(f"{target.name}.before-restore-{stamp}")
+    if target.exists():
+        os.replace(target, aside)
+        kept.append(aside)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = target.with_name(target.name + suffix)
+        if not side.exists():
+            continue
+        if suffix == "-shm" or not kept:  # the shared-memory index is rebuilt; nothing to keep
+            side.unlink()
+            removed.append(side)
+        else:
+            os.replace(side, aside.with_name(aside.name + suffix))
+            kept.append(aside.with_name(aside.name + suffix))
+    return kept, removed

@@ -15,28 +15,47 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be used; the message is one line for the user."""
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for `url`; SQLite gets WAL, foreign keys and immediate writes."""
+def parse_database_url(url: str) -> URL:
+    """Parse DATABASE_URL; `postgres://` (as many hosts and compose files write it) is PostgreSQL.
+
+    A malformed URL is refused without repeating it: it may hold a password.
+    """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(f"DATABASE_URL is not a database URL: {url!r}") from exc
-    if parsed.drivername.startswith("postgresql") and parsed.drivername == "postgresql":
+    except ArgumentError:
+        raise DatabaseError(
+            "DATABASE_URL is not a database URL (expected e.g. sqlite:///branchbot.db or "
+            "postgresql://USER:PASSWORD@HOST/DBNAME)"
+        ) from None
+    if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for `url`; SQLite gets WAL, foreign keys and immediate writes."""
+    parsed = parse_database_url(url)
     if not parsed.drivername.startswith("sqlite"):
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise DatabaseError(
+                f"DATABASE_URL: unsupported database {parsed.drivername!r} "
+                "(use sqlite:///FILE or postgresql://...)"
+            ) from exc
     memory = parsed.database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if memory:
@@ -126,7 +145,7 @@ class Database:
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration pointing at the packaged migrations."""
-    cfg = Config()
+    cfg = Config(str(ALEMBIC_INI))
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
@@ -135,6 +154,6 @@ def alembic_config(url: str) -> Config:
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        return parse_database_url(url).render_as_string(hide_password=True)
+    except DatabaseError:
         return "<invalid url>"

@@ -29,6 +29,7 @@ from bot.context import BranchContext, Services
 from bot.handlers.gate import refuse, reply, requires, sender_of
 from bot.i18n import Translator, translator
 from bot.menu import COMMANDS, CommandInfo, commands_for, describe
+from bot.profile import publish_descriptions
 from bot.render_onboarding import (
     LANGUAGES,
     group_hello,
@@ -204,6 +205,7 @@ async def set_command_menus(bot: Bot, services: Services) -> None:
     )
     for target in targets:
         await refresh_menu(bot, target, services)
+    await publish_descriptions(bot, default_locale=settings.default_locale)
 
 
 async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None:

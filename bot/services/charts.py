@@ -2,9 +2,11 @@
 
 Pure data first (`chart_data`, a constant number of queries), then PNG bytes (`render_png`,
 matplotlib's Agg canvas, no pyplot and no global backend state). Labels are drawn only in a
-font that has their glyphs: without a CJK font (DejaVu has none), Chinese titles fall back to
-English and party groups that DejaVu cannot draw become "G1, G2, ..." with a legend the caller
-sends as text. This also keeps matplotlib from warning about missing glyphs.
+font that has their glyphs: with a CJK font (found by family name or by file, see `cjk_font`)
+everything is in the reader's language; without one (DejaVu has no Chinese), Chinese titles fall
+back to English and party groups that cannot be drawn become "G1, G2, ..." with a legend the
+caller sends as text. This also keeps matplotlib from warning about missing glyphs. Labels are
+literal text, never mathtext, whatever `$` or `\\` a name contains.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -26,8 +32,21 @@ from storage.db import Database
 from storage.models import DuesPayment, Member, Occurrence, OccurrenceStatus
 from storage.sorting import natural_key
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
-             "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
+# Family names, best first. Debian/Ubuntu's fonts-noto-cjk ships one .ttc whose first face
+# matplotlib (< 3.11) registers as "Noto Sans CJK JP": its ideographs serve Chinese as well.
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+             "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK JP", "Noto Sans CJK TC",
+             "Noto Serif CJK SC", "Noto Serif CJK JP", "SimHei", "Microsoft YaHei", "PingFang SC",
+             "Droid Sans Fallback", "AR PL UMing CN")  # fmt: skip
+# File names, for fonts installed after matplotlib cached its font list (it does not look
+# again), or whose family name is not in the list above.
+CJK_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular.otf",
+             "SourceHanSansSC-Regular.otf", "SourceHanSansCN-Regular.otf", "wqy-microhei.ttc",
+             "wqy-zenhei.ttc", "NotoSerifCJK-Regular.ttc", "simhei.ttf", "msyh.ttc",
+             "DroidSansFallbackFull.ttf")  # fmt: skip
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
+             "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")  # fmt: skip
+FALLBACK_FONT = "DejaVu Sans"  # matplotlib's own, always there; no CJK glyphs
 
 
 @dataclass(frozen=True)
@@ -106,17 +125,78 @@ def chart_data(db: Database, *, branch_id: int, now: dt.datetime) -> ChartData:
     return ChartData(ctx.year, months, dues, group_names, attendance)
 
 
+@dataclass(frozen=True)
+class Font:
+    """A font matplotlib can use by family name, and the file it comes from."""
+
+    name: str
+    path: str
+
+
 @functools.cache
-def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, if any."""
+def cjk_font() -> Font | None:
+    """An installed font with Chinese glyphs, found by family name or by file, if any."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    manager = font_manager.fontManager
+    found = _by_name(manager.ttflist)
+    if found:
+        return found
+    by_file = {Path(f.fname).name: f for f in manager.ttflist}
+    for file_name in CJK_FILES:
+        if file_name in by_file:
+            return _font(by_file[file_name])
+    added = []
+    for path in _font_files():
+        try:
+            manager.addfont(str(path))  # registers its face(s) under their family names
+        except (OSError, RuntimeError, ValueError):
+            continue
+        added += [f for f in manager.ttflist if f.fname == str(path)]
+    return _by_name(added) or (_font(added[0]) if added else None)
 
 
-def _drawable(text: str) -> bool:
-    return all(ord(ch) < 0x2000 for ch in text)
+def _by_name(entries: list[Any]) -> Font | None:
+    by_name = {f.name: f for f in entries}
+    return next((_font(by_name[name]) for name in CJK_FONTS if name in by_name), None)
+
+
+def _font(entry: Any) -> Font:
+    return Font(entry.name, entry.fname)
+
+
+def _font_files() -> list[Path]:
+    """The CJK_FILES present under the usual font folders, best first."""
+    found: dict[str, Path] = {}
+    for folder in FONT_DIRS:
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            for file_name in set(files) & set(CJK_FILES):
+                found.setdefault(file_name, Path(dirpath) / file_name)
+    return [found[name] for name in CJK_FILES if name in found]
+
+
+@functools.cache
+def _charmap(path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def _drawable(text: str, font: Font | None) -> bool:
+    """Whether every character of `text` has a glyph in the fonts the chart uses."""
+    from matplotlib import font_manager
+
+    dejavu = _charmap(font_manager.findfont(FALLBACK_FONT))
+    cjk = _charmap(font.path) if font else frozenset()
+    return all(ord(ch) in dejavu or ord(ch) in cjk for ch in text if not ch.isspace())
+
+
+def _literal(label: str) -> str:
+    """A legend label shown as typed: matplotlib hides labels that start with '_'."""
+    return " " + label if label.startswith("_") else label
 
 
 def render_png(data: ChartData, tr: Translator) -> Chart:
@@ -124,36 +204,42 @@ def render_png(data: ChartData, tr: Translator) -> Chart:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    # findfont logs a warning on every title when a font lacks the exact weight asked for
+    # (WenQuanYi Zen Hei has only 500): the nearest weight is what we want anyway.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     font = cjk_font()
     if font is None and tr.locale_name != "en":
         tr = translator("en", str(tr.tz.zone))
     _ = tr.gettext
-    labels = {
-        g: g if (font or _drawable(g)) and g else f"G{i}" for i, g in enumerate(data.groups, 1)
-    }
+    labels = {g: g if g and _drawable(g, font) else f"G{i}" for i, g in enumerate(data.groups, 1)}
     legend = "; ".join(
         f"{code} = {g or _('(no party group)')}" for g, code in labels.items() if code != g
     )
     fig = Figure(figsize=(8, 6), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    family = [font.name, FALLBACK_FONT] if font else [FALLBACK_FONT]
+    # Every text is literal: a group called "$x$" or "a\\b" must not be read as mathtext.
+    prop = {"family": family}
+    literal = {**prop, "parse_math": False}
     top, bottom = fig.subplots(2, 1, sharex=True)
     for axis in (top, bottom):
         axis.set_ylim(0, 105)
         axis.grid(axis="y", alpha=0.3)
     top.bar(data.months, [v or 0 for v in data.dues], color="#c0392b")
-    top.set_title(_("Dues paid, % of members, {year}").format(year=data.year), family=family)
+    top.set_title(_("Dues paid, % of members, {year}").format(year=data.year), **literal)
     for group in data.groups:
         values = data.attendance[group]
         points = [(m, v) for m, v in zip(data.months, values, strict=True) if v is not None]
         if points:
             xs, ys = zip(*points, strict=True)
-            bottom.plot(xs, ys, marker="o", label=labels[group])
-    bottom.set_title(_("Meeting attendance, % present, by party group"), family=family)
+            bottom.plot(xs, ys, marker="o", label=_literal(labels[group]))
+    bottom.set_title(_("Meeting attendance, % present, by party group"), **literal)
     bottom.set_xticks(data.months)
-    bottom.set_xlabel(_("Month"), family=family)
+    bottom.set_xlabel(_("Month"), **literal)
     if data.groups:
-        bottom.legend(prop={"family": family}, loc="lower left", fontsize="small")
+        box = bottom.legend(prop=prop, loc="lower left", fontsize="small")
+        for text in box.get_texts():
+            text.set_parse_math(False)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return Chart(png=out.getvalue(), legend=legend)

@@ -1,4 +1,9 @@
-"""Roster import: parse the whole CSV first, write nothing unless every row is good."""
+"""Roster import and export: parse the whole file first, write nothing unless every row is good.
+
+Files are CSV (UTF-8, UTF-8 with BOM, or GB18030/GBK as Excel and WPS save them on Chinese
+Windows) or Excel .xlsx (the first sheet). Telegram-free, so an uploaded file can later go
+through exactly the same rules as `branchbot import`.
+"""
 
 from __future__ import annotations
 
@@ -58,20 +63,187 @@ class ImportResult:
 
 
 def parse_roster(data: bytes, *, source: str) -> list[RosterRow]:
-    """Parse and validate a UTF-8 roster CSV; raise RosterError naming every bad line."""
+    """Parse and validate a roster CSV (UTF-8, UTF-8 with BOM or GB18030/GBK)."""
+    return _parse_table(_csv_table(data, source), source)
+
+
+def read_roster(data: bytes, filename: str) -> list[RosterRow]:
+    """A roster file's rows, by its name: `.xlsx` (first sheet) or CSV; all or nothing.
+
+    The one place roster files are read, so the CLI and any upload path apply the same rules.
+    Raises RosterError naming every bad line (line 1 is the header).
+    """
+    if filename.lower().endswith(".xlsx"):
+        return _parse_table(_xlsx_table(data, filename), filename)
+    if filename.lower().endswith((".xls", ".et", ".ods", ".numbers")):
+        raise RosterError(filename, ["save it as .xlsx (Excel workbook) or CSV, then import that"])
+    return parse_roster(data, source=filename)
+
+
+# The encodings a roster CSV may be in, as Excel and WPS write them ("CSV UTF-8", or plain
+# "CSV" on Chinese Windows, which is the ANSI code page 936 = GBK, a subset of GB18030).
+ENCODINGS_TRIED = "UTF-8, UTF-8 with BOM, GB18030/GBK"
+
+
+def decode_csv(data: bytes, source: str) -> str:
+    """The text of a CSV file, or RosterError when its encoding cannot be told safely.
+
+    UTF-8 is tried first: its byte patterns are strict, so text that decodes as UTF-8 is
+    UTF-8. Otherwise GB18030 (which contains GBK) is accepted only if what it decodes to is
+    plausible Chinese text; anything else would import mojibake, so it is refused.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RosterError(
+            source, [f"UTF-16 text is not supported; save as CSV in one of: {ENCODINGS_TRIED}"]
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RosterError(
+                source, [f"not valid UTF-8 after its BOM (byte {exc.start})"]
+            ) from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RosterError(source, [f"not UTF-8 text (byte {exc.start})"]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(reader, [])]
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = ""
+    if text and _plausible_chinese(text):
+        return text
+    raise RosterError(
+        source,
+        [f"cannot tell the text encoding safely (tried {ENCODINGS_TRIED}); "
+         "save it as CSV UTF-8 and import again"],
+    )  # fmt: skip
+
+
+def _plausible_chinese(text: str) -> bool:
+    """Whether GB18030-decoded text looks like what a roster holds (no mojibake signs).
+
+    Other encodings' bytes (Shift-JIS, Big5, Latin-1) often decode as GB18030 too, but into
+    symbols, private-use characters or rare ideographs: a real roster's characters are almost
+    all among the 6763 common ones of GB2312, so more than a few rare ones means mojibake.
+    """
+    rare = 0
+    wide = 0
+    for ch in text:
+        if ch.isascii():
+            if ch.isprintable() or ch in "\r\n\t":
+                continue
+            return False
+        category = unicodedata.category(ch)
+        if category in ("Co", "Cn", "Cc", "Cf", "Cs"):  # private use, unassigned, controls
+            return False
+        if not (category.startswith(("L", "N", "P", "Z")) or ch in "￥·"):
+            return False
+        if category.startswith("L") and not _cjk_or_latin(ch):
+            return False  # e.g. Greek or Cyrillic out of nowhere: another encoding's bytes
+        wide += 1
+        rare += not _in_gb2312(ch)
+    return rare <= max(2, wide // 5)
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _cjk_or_latin(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
+        or 0x3400 <= code <= 0x4DBF  # extension A
+        or 0x20000 <= code <= 0x3134F  # extensions B-G (rare names)
+        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
+        or 0x3000 <= code <= 0x30FF  # CJK punctuation, kana
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or 0x00C0 <= code <= 0x024F  # Latin with accents (names like Zoë)
+    )
+
+
+# A spreadsheet opening a CSV runs a cell starting with one of these as a formula (OWASP "CSV
+# injection"); export-roster writes such text with a leading apostrophe, import takes it off.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_table(data: bytes, source: str) -> list[list[str]]:
+    text = decode_csv(data, source)
+    return [[_unquote(c) for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+
+
+def _unquote(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
+def _quote(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def _xlsx_table(data: bytes, source: str) -> list[list[str]]:
+    """The first sheet's cells as text. Formula cells give their last computed value (never
+    the formula); a text cell that looks like a formula stays that text."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException, ...: not a workbook
+        raise RosterError(source, ["not an Excel .xlsx workbook"]) from None
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise RosterError(source, ["the workbook has no sheet"])
+        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stores 1001 and 12 as floats
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+# Header names as a secretary may write them in Chinese (or with spaces, in any case).
+HEADER_ALIASES = {
+    "姓名": "name",
+    "telegram id": "telegram_id",
+    "telegram_id": "telegram_id",
+    "角色": "role",
+    "党小组": "group",
+    "党费": "dues_amount",
+    "状态": "status",
+}
+CHINESE_HEADER = ("姓名", "Telegram ID", "角色", "党小组", "党费", "状态")
+
+
+def _header_name(raw: str) -> str:
+    name = raw.strip().lower()
+    return HEADER_ALIASES.get(name, name)
+
+
+def _parse_table(table: list[list[str]], source: str) -> list[RosterRow]:
+    header = [_header_name(h) for h in (table[0] if table else [])]
     missing = [h for h in HEADER if h not in header]
     if missing:
         raise RosterError(source, [f"line 1: missing column(s) {', '.join(missing)}"])
     index = {name: header.index(name) for name in HEADER}
     rows: list[RosterRow] = []
     problems: list[str] = []
-    for line_no, cells in enumerate(reader, start=2):
+    for line_no, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
         try:
@@ -85,7 +257,7 @@ def parse_roster(data: bytes, *, source: str) -> list[RosterRow]:
 
 
 def _row(line_no: int, cells: list[str], index: dict[str, int]) -> RosterRow:
-    if len(cells) < len(index):
+    if len(cells) <= max(index.values()):
         raise ValueError(f"expected {len(HEADER)} fields, found {len(cells)}")
     get = {name: cells[i].strip() for name, i in index.items()}
     name = get["name"]
@@ -267,3 +439,51 @@ def _upsert_member(
     after = (member.telegram_id, member.role, member.group_id, member.dues_amount, member.status)
     target = result.created if is_new else result.updated if before != after else result.unchanged
     target.append(row.name)
+
+
+def export_roster(db: Database, *, branch_id: int, filename: str, chinese: bool) -> bytes:
+    """The branch's active members as a roster file `read_roster` reads back unchanged.
+
+    `.xlsx` gives a workbook (every cell text or a number, never a formula); anything else a
+    CSV in UTF-8 with a BOM, which Excel and WPS open with the right characters.
+    """
+    with db.read() as session:
+        members = repo.list_members(session, branch_id=branch_id)
+        groups = {g.id: g.name for g in repo.list_groups(session, branch_id=branch_id)}
+    header = list(CHINESE_HEADER if chinese else HEADER)
+    rows = [
+        [
+            m.name,
+            str(m.telegram_id) if m.telegram_id is not None else "",
+            m.role,
+            groups.get(m.group_id, "") if m.group_id is not None else "",
+            f"{m.dues_amount:.2f}",
+            m.status,
+        ]
+        for m in members
+    ]
+    if filename.lower().endswith(".xlsx"):
+        return _xlsx_bytes(header, rows)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([_quote(cell) for cell in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _xlsx_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("roster")
+    for values in [header, *rows]:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # text: a name like "=1+1" must not become a formula
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

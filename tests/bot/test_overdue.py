@@ -245,7 +245,12 @@ def test_chart_data_counts_dues_and_attendance_by_group(db: Database) -> None:
     assert data.attendance["Group 1"][0] == 0.0 and data.attendance["Group 1"][2] is None
 
 
-def test_chart_is_a_png_and_codes_group_names_it_cannot_draw() -> None:
+def test_chart_is_a_png_and_codes_group_names_it_cannot_draw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.services import charts
+
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)  # a server without a CJK font
     data = ChartData(
         2026,
         [1, 2],

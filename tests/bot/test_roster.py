@@ -90,9 +90,13 @@ def test_every_bad_line_is_reported_not_only_the_first() -> None:
     assert [p.split(":")[0] for p in info.value.problems] == ["line 2", "line 3"]
 
 
-def test_non_utf8_roster_is_refused() -> None:
-    with pytest.raises(RosterError, match="not UTF-8"):
-        parse_roster((HEADER + "张三,1,member,,1,full\n").encode("gb18030"), source="r.csv")
+def test_gb18030_roster_is_read_and_an_unknown_encoding_refused() -> None:
+    rows = parse_roster((HEADER + "张三,1,member,,1,full\n").encode("gb18030"), source="r.csv")
+    assert [r.name for r in rows] == ["张三"]
+    with pytest.raises(RosterError, match="cannot tell the text encoding"):
+        parse_roster(
+            (HEADER + "鈴木花子,1,member,営業部,1,full\n").encode("shift_jis"), source="r.csv"
+        )
 
 
 def test_bom_and_blank_lines_are_accepted() -> None:

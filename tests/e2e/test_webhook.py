@@ -170,3 +170,34 @@ def test_a_plain_http_webhook_url_is_refused(fake: FakeBotApiServer, tmp_path: P
         last = p.stderr.strip().splitlines()[-1]
         assert last.startswith("branchbot: ") and "https://" in last
         assert "Traceback" not in p.stderr
+
+
+def test_health_port_in_webhook_mode_counts_requests_and_serves_metrics(
+    fake: FakeBotApiServer, tmp_path: Path
+) -> None:
+    port, health_port = free_port(), free_port()
+    env = bot_env(
+        fake,
+        tmp_path,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        HEALTH_PORT=str(health_port),
+    )
+    with BotProcess("run", "--webhook", URL, env=env, cwd=tmp_path) as proc:
+        proc.wait_for_log("event=bot.start")
+        status, facts = request(health_port, "GET", "/healthz")
+        assert status == 200 and facts is not None
+        assert facts["mode"] == "webhook" and facts["last_webhook_request_s"] is None
+        assert post_update(port, fake, updates.command("start", user_id=MEMBER), SECRET) == 200
+        status, facts = request(health_port, "GET", "/healthz")
+        assert facts is not None and facts["last_webhook_request_s"] is not None
+        conn = http.client.HTTPConnection("127.0.0.1", health_port, timeout=10)
+        conn.request("GET", "/metrics")
+        metrics = conn.getresponse().read().decode()
+        conn.close()
+        code, _ = proc.terminate(timeout=8.0)
+    assert code == 0, proc.tail()
+    assert "# TYPE branchbot_reminders_total counter" in metrics
+    assert "branchbot_ledger_backlog" in metrics
+    assert "version=" in proc.stderr

@@ -283,6 +283,8 @@ class FakeTelegram:
         self._menu_buttons: dict[int | None, JSONDict] = {}
         self._webhook: JSONDict = {}
         self._settings: dict[str, JSONDict] = {}
+        # (field, language_code or "") -> text: the bot's (short) description per language
+        self.descriptions: dict[tuple[str, str], str] = {}
         self._faults: list[_Fault] = []
         self._delays: list[_Fault] = []
         self._drops: list[_Fault] = []
@@ -312,8 +314,10 @@ class FakeTelegram:
                 "leaveChat": self._leave_chat,
                 "setChatMenuButton": self._set_chat_menu_button,
                 "getChatMenuButton": self._get_chat_menu_button,
-                "setMyDescription": self._store_setting("setMyDescription"),
-                "setMyShortDescription": self._store_setting("setMyShortDescription"),
+                "setMyDescription": self._describe("description", 512),
+                "setMyShortDescription": self._describe("short_description", 120),
+                "getMyDescription": self._described("description"),
+                "getMyShortDescription": self._described("short_description"),
                 "setMyName": self._store_setting("setMyName"),
                 "close": self._true,
                 "logOut": self._true,
@@ -833,6 +837,32 @@ class FakeTelegram:
             info["file_id"] = value
             return "file", info
         raise _bad(f"there is no {kind} in the request")
+
+    def _describe(self, field: str, limit: int) -> Callable[[JSONDict], Any]:
+        """setMyDescription / setMyShortDescription: per language_code; empty text removes."""
+
+        def handler(params: JSONDict) -> bool:
+            text = str(params.get(field) or "")
+            if len(text) > limit:
+                raise _bad(f"{field.upper()}_TOO_LONG")
+            key = (field, str(params.get("language_code") or ""))
+            if text:
+                self.descriptions[key] = text
+            else:
+                self.descriptions.pop(key, None)
+            return True
+
+        return handler
+
+    def _described(self, field: str) -> Callable[[JSONDict], Any]:
+        """getMyDescription / getMyShortDescription: the language's text, else the default."""
+
+        def handler(params: JSONDict) -> JSONDict:
+            language = str(params.get("language_code") or "")
+            text = self.descriptions.get((field, language), self.descriptions.get((field, ""), ""))
+            return {field: text}
+
+        return handler
 
     def _store_setting(self, endpoint: str) -> Callable[[JSONDict], Any]:
         """Return a handler that stores its params and answers True."""
