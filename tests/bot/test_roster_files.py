@@ -15,7 +15,7 @@ CHINESE = (
     "姓名,Telegram ID,角色,党小组,党费,状态\n"
     "张三,1001,secretary,第一党小组,12.50,full\n"
     "李四,,member,第一党小组,3.00,probationary\n"
-    "王喆,,member,,,\n"
+    "王喆,,member,,0,\n"
 )
 
 
@@ -67,7 +67,7 @@ def test_xlsx_first_sheet_with_numbers_and_chinese_headers() -> None:
             ["张三", 1001, "secretary", "第一党小组", 12.5, "full"],
             ["李四", None, "member", None, 3, None],
             [None, None, None, None, None, None],
-            ["=1+1", None, "member", None, None, None],  # a text cell stays text
+            ["=1+1", None, "member", None, 0, None],  # a text cell stays text
         ]
     )
     rows = read_roster(data, "名单.xlsx")
@@ -84,8 +84,11 @@ def test_xlsx_formula_cells_give_their_values_never_the_formula() -> None:
     sheet.append(["张三", None, "member", None, "=2*6", None])  # a real formula, never computed
     out = io.BytesIO()
     book.save(out)
-    rows = read_roster(out.getvalue(), "roster.xlsx")
-    assert str(rows[0].dues_amount) == "0.00"  # no cached value: empty, never "=2*6" evaluated
+    # No cached value: the cell reads as empty (never "=2*6" evaluated), and an empty amount is
+    # refused rather than taken as exempt.
+    with pytest.raises(RosterError) as info:
+        read_roster(out.getvalue(), "roster.xlsx")
+    assert "line 2" in str(info.value) and "dues_amount is empty" in str(info.value)
 
 
 def test_xlsx_errors_are_all_or_nothing_with_line_numbers() -> None:
@@ -144,7 +147,7 @@ def test_formula_like_names_are_exported_as_text_and_come_back_unchanged(
 ) -> None:
     roster = (
         "name,telegram_id,role,group,dues_amount,status\n"
-        + '"=HYPERLINK(""http://x"",""点我"")",,,@组,,\n'
+        + '"=HYPERLINK(""http://x"",""点我"")",,,@组,0,\n'
     )
     (workdir / "roster.csv").write_text(roster, encoding="utf-8")
     assert main(["import", "roster.csv", "--branch", "一支部"]) == 0
