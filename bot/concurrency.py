@@ -1,0 +1,116 @@
+"""Updates of different people run concurrently; each person's updates run in arrival order.
+
+python-telegram-bot processes one update at a time unless the Application gets an update
+processor. With a 150-400 ms round trip to Telegram, one tap costs two or three round trips (the
+answer, the edit), so a meeting's worth of taps handled one after another leaves the last member
+waiting tens of seconds, past the window in which Telegram still accepts the answer.
+
+`PerSenderUpdateProcessor` keys every update by its sender (falling back to its chat):
+
+* updates with different keys run concurrently, at most `limit` at a time;
+* updates with the same key run strictly one after another, in the order they were received:
+  a *Request leave* tap and the reason typed right after it, the steps of a multi-step flow, a
+  double tap. Someone sending many updates at once waits for their own, not for a slot: the
+  per-key wait comes before the concurrency bound.
+
+The time an update was received is kept in a context variable, `received_at()`, so that the
+rate limiter can tell how old a tap is when its answer goes out (and drop answers Telegram
+would refuse as too old).
+
+An early handler group that raises `ApplicationHandlerStop` (a gate) works as before: the
+processor only schedules `Application.process_update`, which handles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+from collections.abc import Awaitable
+from typing import Final
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+from bot.metrics import UPDATES_IN_FLIGHT
+
+# PTB's own semaphore (taken before `do_process_update`) only bounds how many updates may be
+# waiting; the bound on work in progress is `limit`, taken after the per-sender wait.
+MAX_WAITING: Final = 100_000
+
+_RECEIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "branchbot_update_received", default=None
+)
+
+
+def received_at() -> float | None:
+    """Event-loop time at which the update being handled was received (None outside one)."""
+    return _RECEIVED.get()
+
+
+def sender_key(update: object) -> int | None:
+    """Whose turn an update waits for: its sender, else its chat; None runs it freely."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
+
+@dataclasses.dataclass
+class _Turn:
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    users: int = 0  # updates holding or waiting for the lock
+
+
+class PerSenderUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across senders (at most `limit` at a time), in order per sender."""
+
+    def __init__(self, limit: int) -> None:
+        """`limit`: how many updates may be processed at the same time."""
+        super().__init__(MAX_WAITING)
+        if limit < 1:
+            raise ValueError("the concurrency limit must be at least 1")
+        self.limit = limit
+        self._slots = asyncio.BoundedSemaphore(limit)
+        self._turns: dict[int, _Turn] = {}
+        self.in_flight = 0
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release: PTB awaits the running updates itself."""
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        """Wait for this sender's earlier updates, then for a slot, then process."""
+        _RECEIVED.set(asyncio.get_running_loop().time())
+        key = sender_key(update)
+        if key is None:
+            async with self._slots:
+                await self._run(coroutine)
+            return
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
+        turn.users += 1
+        try:
+            # asyncio.Lock is first-come first-served, and this point is reached in the order
+            # PTB took the updates off its queue: the sender's updates keep their order.
+            async with turn.lock, self._slots:
+                await self._run(coroutine)
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[key]
+
+    async def _run(self, coroutine: Awaitable[object]) -> None:
+        self.in_flight += 1
+        UPDATES_IN_FLIGHT.inc()
+        try:
+            await coroutine
+        finally:
+            self.in_flight -= 1
+            UPDATES_IN_FLIGHT.dec()
