@@ -457,8 +457,10 @@ async def test_http_get_updates_long_poll(http_bot: Bot, server: FakeBotApiServe
     assert [u.update_id for u in got] == [pushed["update_id"]]
 
     started = time.monotonic()
-    assert await http_bot.get_updates(offset=pushed["update_id"] + 1, timeout=1) == ()
-    assert 0.8 <= time.monotonic() - started < 3  # held, but capped at 1 s
+    empty = await http_bot.get_updates(offset=pushed["update_id"] + 1, timeout=300)
+    assert empty == ()
+    # Held (at least most of the 1 s cap), but not for the 300 s asked: bounds no load can break.
+    assert 0.8 <= time.monotonic() - started < 150
 
 
 async def test_http_transport_faults(http_bot: Bot, server: FakeBotApiServer) -> None:
@@ -555,7 +557,7 @@ async def test_in_process_long_poll_cap_stops_updater_spinning() -> None:
     request = core.request(long_poll_cap=0.3)
     async with Bot(core.token, request=core.request(), get_updates_request=request) as b:
         started = time.monotonic()
-        assert await b.get_updates(timeout=5) == ()
-        assert 0.25 <= time.monotonic() - started < 2
+        assert await b.get_updates(timeout=300) == ()
+        assert 0.25 <= time.monotonic() - started < 150  # held, but capped well below 300 s
         pushed = core.push_update(updates.message("hi"))
         assert [u.update_id for u in await b.get_updates(timeout=5)] == [pushed["update_id"]]
