@@ -202,15 +202,18 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
                         now = self._now()
                         self._held = {k: t for k, t in self._held.items() if t > now}
                     self._held[key] = max(self._held.get(key, 0.0), self._now() + wait)
-                if endpoint == _ANSWER and received is not None:
-                    if self._now() + wait > received + self.answer_window:
-                        self.dropped_answers += 1
-                        log.warning(
-                            "429 on answerCallbackQuery (retry after %.0f s): answer dropped,"
-                            " the tap was already recorded",
-                            wait,
-                        )
-                        return False
+                if (
+                    endpoint == _ANSWER
+                    and received is not None
+                    and self._now() + wait > received + self.answer_window
+                ):
+                    self.dropped_answers += 1
+                    log.warning(
+                        "429 on answerCallbackQuery (retry after %.0f s): answer dropped,"
+                        " the tap was already recorded",
+                        wait,
+                    )
+                    return False
                 if attempt >= self.max_retries:
                     raise
                 log.warning("429 on an interactive call: retrying it in %.0f s", wait)

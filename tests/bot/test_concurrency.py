@@ -123,7 +123,9 @@ async def test_a_leave_reason_typed_at_once_is_the_reason_while_200_others_tap(
         if c.params.get("callback_query_id") == leave["callback_query"]["id"]
     )
     acknowledged = next(
-        n for n, c in enumerate(calls) if c.params.get("chat_id") == LI and c.params["text"] == sent
+        n
+        for n, c in enumerate(calls)
+        if c.params.get("chat_id") == LI and c.params["text"] == sent
     )
     assert tap_answered < acknowledged
     assert all(len(answered(harness, u)) == 1 for u in others)
