@@ -8,6 +8,7 @@ fails at once with "database is locked", whatever the busy timeout (PITFALLS 4.1
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Who holds a connection at the same time: the bot's event loop (handlers run their short
+# database work there, one at a time, however many updates are in progress) and the threads of
+# asyncio's default executor (the reminder dispatcher, exports, charts): min(32, CPUs + 4).
+POOL_SIZE = 5
+POOL_MAX = min(32, (os.cpu_count() or 1) + 4) + 1
 
 
 class DatabaseError(RuntimeError):
@@ -36,7 +42,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.drivername.startswith("postgresql") and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not parsed.drivername.startswith("sqlite"):
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=max(0, POOL_MAX - POOL_SIZE),
+        )
     memory = parsed.database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if memory:
