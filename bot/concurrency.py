@@ -17,6 +17,11 @@ The time an update was received is kept in a context variable, `received_at()`, 
 rate limiter can tell how old a tap is when its answer goes out (and drop answers Telegram
 would refuse as too old).
 
+Answers before edits: a burst of taps is limited by the CPU, not by slots, and each tap's edit
+(building and rendering the member's view) costs about as much as recording it. `answers_first()`
+lets that edit wait while other taps are still unanswered (at most `EDIT_PATIENCE` s), so a burst
+is answered first and the edits follow; `answered()` is called when a tap's answer went out.
+
 An early handler group that raises `ApplicationHandlerStop` (a gate) works as before: the
 processor only schedules `Application.process_update`, which handles it.
 """
@@ -24,10 +29,11 @@ processor only schedules `Application.process_update`, which handles it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 from collections.abc import Awaitable
-from typing import Final
+from typing import Any, Final
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
@@ -37,10 +43,42 @@ from bot.metrics import UPDATES_IN_FLIGHT
 # PTB's own semaphore (taken before `do_process_update`) only bounds how many updates may be
 # waiting; the bound on work in progress is `limit`, taken after the per-sender wait.
 MAX_WAITING: Final = 100_000
+EDIT_PATIENCE: Final = 2.0  # seconds an edit waits at most for other taps' answers
 
 _RECEIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "branchbot_update_received", default=None
 )
+
+
+@dataclasses.dataclass
+class _Tap:
+    processor: PerSenderUpdateProcessor
+    counted: bool = False  # among the processor's unanswered taps
+    answered: bool = False
+    task: asyncio.Task[Any] | None = None  # the task holding a slot for it
+
+
+_TAP: contextvars.ContextVar[_Tap | None] = contextvars.ContextVar("branchbot_tap", default=None)
+
+
+def answered() -> None:
+    """The tap being handled has been answered (or its answer given up): edits may go."""
+    tap = _TAP.get()
+    if tap is not None and not tap.answered:
+        tap.answered = True
+        if tap.counted:
+            tap.processor.tap_answered()
+
+
+async def answers_first() -> None:
+    """Before a tap's edit: wait (up to EDIT_PATIENCE s) while other taps wait for answers.
+
+    The tap being handled counts as answered from here on, whether its answer went out or not.
+    """
+    answered()
+    tap = _TAP.get()
+    if tap is not None and tap.task is asyncio.current_task():
+        await tap.processor.answers_first()
 
 
 def received_at() -> float | None:
@@ -77,6 +115,32 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.BoundedSemaphore(limit)
         self._turns: dict[int, _Turn] = {}
         self.in_flight = 0
+        self.unanswered = 0  # taps received and not answered yet
+        self._quiet: asyncio.Event | None = None  # set while no tap is unanswered
+
+    def tap_answered(self) -> None:
+        """One tap fewer waits for its answer."""
+        self.unanswered = max(0, self.unanswered - 1)
+        if self.unanswered == 0 and self._quiet is not None:
+            self._quiet.set()
+
+    async def answers_first(self) -> None:
+        """Give up the slot while other taps wait for their answers (up to EDIT_PATIENCE s).
+
+        Called by a handler that holds a slot, after answering its own tap. The sender's turn
+        is kept, so their next update still waits for this one.
+        """
+        if self.unanswered == 0:
+            return
+        if self._quiet is None:
+            self._quiet = asyncio.Event()
+        self._quiet.clear()
+        self._slots.release()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), EDIT_PATIENCE)
+        finally:
+            await self._slots.acquire()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -87,8 +151,16 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
         """Wait for this sender's earlier updates, then for a slot, then process."""
         _RECEIVED.set(asyncio.get_running_loop().time())
-        key = sender_key(update)
+        if isinstance(update, Update) and update.callback_query is not None:
+            _TAP.set(_Tap(self))
+        try:
+            await self._in_turn(sender_key(update), coroutine)
+        finally:
+            answered()  # a tap whose handler never answered it no longer holds edits back
+
+    async def _in_turn(self, key: int | None, coroutine: Awaitable[object]) -> None:
         if key is None:
+            self._count_tap()
             async with self._slots:
                 await self._run(coroutine)
             return
@@ -99,14 +171,27 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
         try:
             # asyncio.Lock is first-come first-served, and this point is reached in the order
             # PTB took the updates off its queue: the sender's updates keep their order.
-            async with turn.lock, self._slots:
-                await self._run(coroutine)
+            async with turn.lock:
+                # Counted once its own turn has come: a double tap's second press, waiting
+                # for the first, must not hold back the first one's edit.
+                self._count_tap()
+                async with self._slots:
+                    await self._run(coroutine)
         finally:
             turn.users -= 1
             if turn.users == 0:
                 del self._turns[key]
 
+    def _count_tap(self) -> None:
+        tap = _TAP.get()
+        if tap is not None and not tap.answered:
+            tap.counted = True
+            self.unanswered += 1
+
     async def _run(self, coroutine: Awaitable[object]) -> None:
+        tap = _TAP.get()
+        if tap is not None:
+            tap.task = asyncio.current_task()
         self.in_flight += 1
         UPDATES_IN_FLIGHT.inc()
         try:

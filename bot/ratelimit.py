@@ -36,7 +36,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.concurrency import received_at
+from bot.concurrency import answered, received_at
 from bot.metrics import RATE_LIMITED, TAP_ANSWER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -208,6 +208,7 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
                     and self._now() + wait > received + self.answer_window
                 ):
                     self.dropped_answers += 1
+                    answered()  # given up: the tap's edit need not wait for it
                     log.warning(
                         "429 on answerCallbackQuery (retry after %.0f s): answer dropped,"
                         " the tap was already recorded",
@@ -222,6 +223,7 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 continue
             if endpoint == _ANSWER and received is not None:
                 TAP_ANSWER_SECONDS.observe(max(0.0, self._now() - received))
+                answered()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
