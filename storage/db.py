@@ -22,9 +22,9 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Who holds a connection at the same time: the bot's event loop (handlers run their short
-# database work there, one at a time, however many updates are in progress) and the threads of
-# asyncio's default executor (the reminder dispatcher, exports, charts): min(32, CPUs + 4).
+# Who holds a connection at the same time: the bot's event loop and the threads of asyncio's
+# default executor, min(32, CPUs + 4), where the dispatcher, exports, charts and (on PostgreSQL)
+# the taps' use cases run; however many updates are in progress, no more than that.
 POOL_SIZE = 5
 POOL_MAX = min(32, (os.cpu_count() or 1) + 4) + 1
 
