@@ -185,7 +185,8 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
     ) -> Result:
         chat = data.get("chat_id")
         key = chat if isinstance(chat, int | str) else None
-        received = received_at()
+        # The tap's time is event-loop time: comparable only when we use the loop's clock too.
+        received = received_at() if self._time is None else None
         if endpoint == _ANSWER and received is None:
             received = self._now()  # not through the update processor: count from now
         for attempt in range(self.max_retries + 1):
@@ -202,6 +203,8 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
                         now = self._now()
                         self._held = {k: t for k, t in self._held.items() if t > now}
                     self._held[key] = max(self._held.get(key, 0.0), self._now() + wait)
+                    state = self._chat(key)  # and reminders to that chat wait as well
+                    state.ready_at = max(state.ready_at, self._now() + wait)
                 if (
                     endpoint == _ANSWER
                     and received is not None
