@@ -19,10 +19,13 @@ from telegram import Update
 
 from bot.buttons import button
 from bot.concurrency import PerSenderUpdateProcessor
+from bot.metrics import REGISTRY
 from bot.ratelimit import BranchRateLimiter
+from bot.services import talks
 from storage.db import Database
-from storage.models import Attendance
+from storage.models import Attendance, Conversation, TalkParticipant, TalkRecord
 from tests.bot.answers_fixtures import MEETING_START, MEMBERS, World, count, seed_started
+from tests.bot.test_talks import photo
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram, Network
 from tests.fakes.clock import FrozenClock
@@ -33,6 +36,7 @@ GROUP_CHAT = -1001234567890
 IN_WINDOW = MEETING_START - dt.timedelta(minutes=2)
 BEFORE = MEETING_START - dt.timedelta(days=1)
 OTHERS = 50_001  # telegram id of the first of the extra members
+TALKS_DAY = dt.datetime(2026, 3, 20, 2, 0, tzinfo=dt.UTC)
 
 
 def with_others(n: int) -> list[tuple[str, int | None, str, str | None]]:
@@ -68,6 +72,17 @@ async def running(harness: Harness) -> AsyncIterator[Running]:
         yield Running(harness)
     finally:
         await harness.app.stop()
+
+
+METRICS = [
+    ("branchbot_telegram_429_total", {"lane": "answer"}),
+    ("branchbot_tap_answer_seconds_count", {}),
+    ("branchbot_updates_in_flight", {}),
+]
+
+
+def metric(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def taps(w: World, action: str, n: int, **kw: Any) -> list[dict[str, Any]]:
@@ -132,6 +147,45 @@ async def test_a_leave_reason_typed_at_once_is_the_reason_while_200_others_tap(
     assert count(harness.db, Attendance, state="attending") == 200
 
 
+async def test_talks_answered_as_fast_as_one_can_type_while_200_others_tap(
+    harness: Harness, running: Running
+) -> None:
+    w = seed_started(harness, members=with_others(200))
+    harness.clock.set(TALKS_DAY)
+    leader = 2001
+    steps = [
+        updates.command("talks", user_id=leader),
+        updates.message("3", user_id=leader),
+        updates.callback_query(button("tm", w.ids["Member Li"]), user_id=leader),
+        updates.callback_query(button("tm", w.ids["Committee Zhao"]), user_id=leader),
+        updates.callback_query(button("td", talks.DONE_PEOPLE), user_id=leader),
+        updates.message("Talked about the year's study plan.", user_id=leader),
+        photo(leader),
+    ]
+    others = [
+        updates.callback_query(button("tk", w.talks), user_id=OTHERS + i) for i in range(200)
+    ]
+    for n, update in enumerate(others):
+        await running.put(update)
+        if n % 30 == 0 and steps:
+            await running.put(steps.pop(0))
+    for update in steps:
+        await running.put(update)
+    await running.settle()
+
+    with harness.db.read() as s:
+        record = s.exec(select(TalkRecord)).one()
+        people = {p.member_id for p in s.exec(select(TalkParticipant))}
+    assert (record.talks, record.summary, record.file_id) == (
+        3,
+        "Talked about the year's study plan.",
+        "large-id",
+    )
+    assert people == {w.ids["Member Li"], w.ids["Committee Zhao"]}
+    assert count(harness.db, Conversation) == 0
+    assert all(len(answered(harness, u)) == 1 for u in others)
+
+
 async def test_concurrent_double_taps_through_the_queue_make_one_record(
     harness: Harness, running: Running
 ) -> None:
@@ -186,6 +240,7 @@ async def test_a_429_on_one_answer_drops_it_and_delays_no_one_else(
     limiter = harness.app.bot.rate_limiter
     assert isinstance(limiter, BranchRateLimiter)
     burst = taps(w, "ci", 31)
+    before = {name: metric(name, labels) for name, labels in METRICS}
     # The first answerCallbackQuery to reach Telegram gets a 429 with retry_after=30.
     harness.api.fail_next(
         "answerCallbackQuery", 429, "Too Many Requests: retry after 30", retry_after=30
@@ -204,6 +259,11 @@ async def test_a_429_on_one_answer_drops_it_and_delays_no_one_else(
     assert all(len(answered(harness, u)) == 1 for u in others)
     assert count(harness.db, Attendance) == 31  # the refused tap's check-in stands all the same
     assert limiter.paused_until == 0.0  # reminders are not paused by an answer's 429
+    after = {name: metric(name, labels) for name, labels in METRICS}
+    assert after["branchbot_telegram_429_total"] == before["branchbot_telegram_429_total"] + 1
+    answered_30 = before["branchbot_tap_answer_seconds_count"] + 30
+    assert after["branchbot_tap_answer_seconds_count"] == answered_30
+    assert after["branchbot_updates_in_flight"] == 0
 
 
 # ------------------------------------------------------------------ both databases, on disk
