@@ -59,7 +59,8 @@ class _Tap:
     processor: PerSenderUpdateProcessor
     counted: bool = False  # among the processor's unanswered taps
     answered: bool = False
-    task: asyncio.Task[Any] | None = None  # the task holding a slot for it
+    task: asyncio.Task[Any] | None = None  # the task processing it
+    holding: bool = False  # whether that task holds a slot right now
 
 
 _TAP: contextvars.ContextVar[_Tap | None] = contextvars.ContextVar("branchbot_tap", default=None)
@@ -81,8 +82,8 @@ async def answers_first() -> None:
     """
     answered()
     tap = _TAP.get()
-    if tap is not None and tap.task is asyncio.current_task():
-        await tap.processor.answers_first()
+    if tap is not None and tap.holding and tap.task is asyncio.current_task():
+        await tap.processor.answers_first(tap)
 
 
 async def off_the_loop(db: Database, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -142,7 +143,7 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
         if self.unanswered == 0 and self._quiet is not None:
             self._quiet.set()
 
-    async def answers_first(self) -> None:
+    async def answers_first(self, tap: _Tap) -> None:
         """Give up the slot while other taps wait for their answers (up to EDIT_PATIENCE s).
 
         Called by a handler that holds a slot, after answering its own tap. The sender's turn
@@ -153,12 +154,14 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
         if self._quiet is None:
             self._quiet = asyncio.Event()
         self._quiet.clear()
+        tap.holding = False
         self._slots.release()
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._quiet.wait(), EDIT_PATIENCE)
         finally:
-            await self._slots.acquire()
+            await self._slots.acquire()  # cancelled here: not holding, nothing to release
+            tap.holding = True
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -179,8 +182,7 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
     async def _in_turn(self, key: int | None, coroutine: Awaitable[object]) -> None:
         if key is None:
             self._count_tap()
-            async with self._slots:
-                await self._run(coroutine)
+            await self._in_slot(coroutine)
             return
         turn = self._turns.get(key)
         if turn is None:
@@ -193,8 +195,7 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
                 # Counted once its own turn has come: a double tap's second press, waiting
                 # for the first, must not hold back the first one's edit.
                 self._count_tap()
-                async with self._slots:
-                    await self._run(coroutine)
+                await self._in_slot(coroutine)
         finally:
             turn.users -= 1
             if turn.users == 0:
@@ -206,10 +207,18 @@ class PerSenderUpdateProcessor(BaseUpdateProcessor):
             tap.counted = True
             self.unanswered += 1
 
+    async def _in_slot(self, coroutine: Awaitable[object]) -> None:
+        tap = _TAP.get() or _Tap(self)  # not a tap: holds its slot throughout
+        await self._slots.acquire()
+        tap.task, tap.holding = asyncio.current_task(), True
+        try:
+            await self._run(coroutine)
+        finally:
+            if tap.holding:  # answers_first() may have given it up and not got it back
+                tap.holding = False
+                self._slots.release()
+
     async def _run(self, coroutine: Awaitable[object]) -> None:
-        tap = _TAP.get()
-        if tap is not None:
-            tap.task = asyncio.current_task()
         self.in_flight += 1
         UPDATES_IN_FLIGHT.inc()
         try:

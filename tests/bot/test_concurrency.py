@@ -7,6 +7,7 @@ different people really overlap while they wait for Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -101,6 +102,30 @@ def test_the_application_uses_the_per_sender_processor(harness: Harness) -> None
     processor = harness.app.update_processor
     assert isinstance(processor, PerSenderUpdateProcessor)
     assert processor.limit == harness.settings.max_concurrent_updates
+
+
+async def test_the_processor_keeps_each_senders_order_within_its_bound() -> None:
+    processor = PerSenderUpdateProcessor(3)
+    running, most, done = 0, 0, []
+
+    async def handle(user: int, n: int) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        for _ in range(3 - n % 3):  # later updates finish sooner unless kept in order
+            await asyncio.sleep(0)
+        done.append((user, n))
+        running -= 1
+
+    work = [
+        (Update.de_json(updates.message(str(n), user_id=user), None), user, n)
+        for n in range(4)
+        for user in (1, 2, 3, 4, 5)
+    ]
+    await asyncio.gather(*(processor.process_update(u, handle(user, n)) for u, user, n in work))
+    assert most == 3
+    for user in (1, 2, 3, 4, 5):
+        assert [n for who, n in done if who == user] == [0, 1, 2, 3]
 
 
 async def test_a_leave_reason_typed_at_once_is_the_reason_while_200_others_tap(
