@@ -40,6 +40,7 @@ from tests.fakes.bot_api import (
     NOT_MODIFIED,
     FakeTelegram,
     FloodLimits,
+    Network,
     UploadedFile,
     decode_params,
 )
@@ -561,3 +562,35 @@ async def test_in_process_long_poll_cap_stops_updater_spinning() -> None:
         assert 0.25 <= time.monotonic() - started < 150  # held, but capped well below 300 s
         pushed = core.push_update(updates.message("hi"))
         assert [u.update_id for u in await b.get_updates(timeout=5)] == [pushed["update_id"]]
+
+
+# ---------------------------------------------------------------- the simulated network
+
+
+def test_round_trips_per_method_with_reproducible_jitter() -> None:
+    core = FakeTelegram(network=Network(round_trip=0.15, per_method={"getMe": 0.0}))
+    assert core.round_trip("sendMessage") == 0.15
+    assert core.round_trip("getMe") == 0.0
+    core.set_network(Network(round_trip=0.1, jitter=0.05, seed=1))
+    draws = [core.round_trip("answerCallbackQuery") for _ in range(50)]
+    assert all(0.1 <= d < 0.15 for d in draws) and len(set(draws)) > 1
+    core.set_network(Network(round_trip=0.1, jitter=0.05, seed=1))
+    assert [core.round_trip("answerCallbackQuery") for _ in range(50)] == draws
+    assert FakeTelegram().round_trip("sendMessage") == 0.0  # the unit tests' 0 ms network
+    with pytest.raises(ValueError):
+        Network(round_trip=-1)
+
+
+async def test_a_call_takes_at_least_its_round_trip_in_process_and_over_http() -> None:
+    core = FakeTelegram(network=Network(round_trip=0.2))
+    core.started(USER)
+    async with Bot(core.token, request=core.request()) as in_process:
+        started = time.monotonic()
+        await in_process.send_message(USER, "far away")
+        assert time.monotonic() - started >= 0.19  # a lower bound: no load can break it
+    with FakeBotApiServer(core) as srv:
+        async with Bot(core.token, base_url=srv.base_url) as over_http:
+            started = time.monotonic()
+            await over_http.send_message(USER, "far away")
+            assert time.monotonic() - started >= 0.19
+    assert len(core.messages_to(USER)) == 2
