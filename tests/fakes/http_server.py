@@ -105,6 +105,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5: a burst of new connections from a bot with
+    # many updates in flight overflowed it and got connections reset. Telegram does not do that.
+    request_queue_size = 1024
 
     def __init__(self, owner: FakeBotApiServer, host: str) -> None:
         self.owner = owner
