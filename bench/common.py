@@ -56,10 +56,10 @@ reminders = [{ days_before = 0, at = "08:00" }]
 class FakeServer:
     """bench/fake_server.py as a child process, driven over its stdin/stdout."""
 
-    def __init__(self, scale: float) -> None:
+    def __init__(self, scale: float, rtt_ms: float = 0.0) -> None:
         self.scale = scale
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "fake_server.py"), str(scale)],
+            [sys.executable, str(ROOT / "bench" / "fake_server.py"), str(scale), str(rtt_ms)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

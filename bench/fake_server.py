@@ -1,11 +1,13 @@
 """The fake Bot API in its own process, so that the bot's CPU can be measured alone.
 
-Started by bench/common.py. Prints one JSON line {"base_url", "token"} and then answers JSON
-commands read from stdin, one per line, with one JSON line each:
+Started by bench/common.py as `fake_server.py SCALE [ROUND_TRIP_MS]`. Prints one JSON line
+{"base_url", "token"} and then answers JSON commands read from stdin, one per line, with one
+JSON line each:
 
     {"op": "start_users", "first": 10001, "count": 10000}
     {"op": "fail_next", "endpoint": "sendMessage", "status": 429, "retry_after": 30}
     {"op": "push_callback", "user_id": 10001, "data": "at1:5"}
+    {"op": "push_command", "user_id": 10001, "name": "overdue"}
     {"op": "stats", "scale": 4.0}
     {"op": "quit"}
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fakes import updates
-from tests.fakes.bot_api import FakeTelegram, FloodLimits
+from tests.fakes.bot_api import FakeTelegram, FloodLimits, Network
 from tests.fakes.http_server import FakeBotApiServer, _Handler
 
 # The handler writes a response's headers and body in two writes; with Nagle's algorithm on, the
@@ -31,9 +33,11 @@ _Handler.disable_nagle_algorithm = True
 
 def main() -> None:
     scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    core = FakeTelegram(limits=FloodLimits(scale=scale))
+    rtt = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
+    core = FakeTelegram(limits=FloodLimits(scale=scale), network=Network(round_trip=rtt))
     server = FakeBotApiServer(core, long_poll_cap=0.5).start()
     pushed: dict[str, float] = {}  # callback query id -> when it was made available
+    commands: list[tuple[int, float]] = []  # (user id, when the command was made available)
     print(json.dumps({"base_url": server.base_url, "token": core.token}), flush=True)
     for line in sys.stdin:
         cmd = json.loads(line)
@@ -58,12 +62,33 @@ def main() -> None:
             )
             stored = core.push_update(update)
             pushed[stored["callback_query"]["id"]] = time.monotonic()
+        elif op == "push_command":
+            commands.append((cmd["user_id"], time.monotonic()))
+            core.push_update(updates.command(cmd["name"], user_id=cmd["user_id"]))
         elif op == "stats":
             answer = stats(core, pushed, float(cmd.get("scale", scale)))
+            answer["command_latencies"] = command_latencies(core, commands)
         elif op == "quit":
             break
         print(json.dumps(answer), flush=True)
     server.stop()
+
+
+def command_latencies(core: FakeTelegram, commands: list[tuple[int, float]]) -> list[float]:
+    """Seconds from each command to the bot's first message to its sender after it."""
+    out = []
+    for user, at in commands:
+        replies = [
+            c.t
+            for c in core.calls
+            if c.endpoint in ("sendMessage", "sendPhoto")
+            and c.status == 200
+            and c.params.get("chat_id") == user
+            and c.t >= at
+        ]
+        if replies:
+            out.append(min(replies) - at)
+    return out
 
 
 def stats(core: FakeTelegram, pushed: dict[str, float], scale: float) -> dict[str, object]:

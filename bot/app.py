@@ -18,6 +18,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import reminders_job
+from bot.concurrency import PerSenderUpdateProcessor
 from bot.context import BranchContext, Services
 from bot.handlers import (
     attendance,
@@ -53,6 +54,8 @@ def build_application(
         .context_types(ContextTypes(context=BranchContext))
         # Two lanes: paced bulk fan-out, immediate answers; 429s retried (PITFALLS 2.1).
         .rate_limiter(reminders_job.rate_limiter(settings))
+        # Different people at once, each person's updates in order (a leave tap, then the reason)
+        .concurrent_updates(PerSenderUpdateProcessor(settings.max_concurrent_updates))
         .post_init(_post_init)
     )
     if settings.telegram_api_file_base:
@@ -60,7 +63,9 @@ def build_application(
     if request is not None:  # tests: the in-process fake Bot API
         builder = builder.request(request)
     else:  # a bounded pool: httpx scans every pooled connection on each request (CPU)
-        builder = builder.connection_pool_size(reminders_job.CONNECTION_POOL_SIZE)
+        # Each update in progress waits on at most one request at a time; the rest is the fan-out.
+        pool = reminders_job.CONNECTION_POOL_SIZE + settings.max_concurrent_updates
+        builder = builder.connection_pool_size(pool)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app: BranchApp = builder.build()

@@ -11,8 +11,12 @@ button answers included, on a 429 (PITFALLS 2.1). `BranchRateLimiter` instead:
   pauses the bulk lane for `retry_after` and the call is retried. `abort()` (shutdown) makes every
   waiting bulk call raise `SendAborted` without sending: the dispatcher hands the row back.
 * INTERACTIVE lane (everything else: answerCallbackQuery, replies, edits): sent at once. It is
-  charged to the global and per-chat budgets, so the bulk lane slows down to make room, and a
-  429 is retried after `retry_after` (up to `max_retries` times) for that call only.
+  charged to the global and per-chat budgets, so the bulk lane slows down to make room. A 429
+  holds back only that chat's interactive calls (not the bulk lane, not other chats) for
+  `retry_after`, and the call is retried (up to `max_retries` times). An answerCallbackQuery is
+  only worth sending while Telegram still accepts it: one that cannot go out within
+  `answer_window` s of receiving the tap is dropped and logged (the member can tap again;
+  taps are idempotent), so nothing waits out a long `retry_after` for an answer.
 
 Rates are constructor arguments so that benchmarks and tests can scale them with the fake Bot
 API's `FloodLimits(scale=...)`.
@@ -32,6 +36,9 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.concurrency import answered, received_at
+from bot.metrics import RATE_LIMITED, TAP_ANSWER_SECONDS
+
 log = logging.getLogger(__name__)
 
 # Calls that Telegram counts against the per-chat and global message limits.
@@ -46,6 +53,10 @@ _EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCap
 
 
 ABORT_CHECK = 0.25  # seconds: how soon a waiting bulk call notices abort()
+# Telegram refuses answers to queries older than roughly 10-15 s ("query is too old"); leave a
+# margin for the round trip.
+ANSWER_WINDOW = 5.0
+_ANSWER = "answerCallbackQuery"
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 Callback = Callable[..., Coroutine[Any, Any, Result]]
 
@@ -101,6 +112,7 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
         global_burst: int = 3,
         max_retries: int = 3,
         bulk_retries: int = 5,
+        answer_window: float = ANSWER_WINDOW,
         time: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
@@ -115,10 +127,13 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
         self.group_interval = 60.0 / group_per_min
         self.max_retries = max_retries
         self.bulk_retries = bulk_retries
+        self.answer_window = answer_window
         self._global_lock = asyncio.Lock()
         self._next_global = 0.0
         self._paused_until = 0.0
         self._chats: dict[int | str, _Chat] = {}
+        self._held: dict[int | str, float] = {}  # chat -> loop time its interactive 429 ends
+        self.dropped_answers = 0
         self._aborted = asyncio.Event()
         self._time = time
         self._wait = sleep
@@ -153,25 +168,76 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
         counted = endpoint in _MESSAGES or (endpoint in _EDITS and _is_group(chat))
         if rate_limit_args is not None and rate_limit_args.lane is Lane.BULK and chat is not None:
             return await self._bulk(callback, args, kwargs, chat if counted else None)
-        return await self._interactive(callback, args, kwargs, chat if counted else None)
+        return await self._interactive(
+            callback, args, kwargs, endpoint, data, chat if counted else None
+        )
 
     # ------------------------------------------------------------------ lanes
 
     async def _interactive(
-        self, callback: Callback, args: Any, kwargs: dict[str, Any], chat: Any
+        self,
+        callback: Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        counted: Any,
     ) -> Result:
+        chat = data.get("chat_id")
+        key = chat if isinstance(chat, int | str) else None
+        # The tap's time is event-loop time: comparable only when we use the loop's clock too.
+        received = received_at() if self._time is None else None
+        if endpoint == _ANSWER and received is None:
+            received = self._now()  # not through the update processor: count from now
         for attempt in range(self.max_retries + 1):
-            self._charge(chat)
+            if key is not None:
+                await self._until_released(key)
+            self._charge(counted)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                self._pause(wait)
+                RATE_LIMITED.labels(lane="answer").inc()
+                if key is not None:  # only this chat is held back
+                    if len(self._held) > 10_000:
+                        now = self._now()
+                        self._held = {k: t for k, t in self._held.items() if t > now}
+                    self._held[key] = max(self._held.get(key, 0.0), self._now() + wait)
+                    state = self._chat(key)  # and reminders to that chat wait as well
+                    state.ready_at = max(state.ready_at, self._now() + wait)
+                if (
+                    endpoint == _ANSWER
+                    and received is not None
+                    and self._now() + wait > received + self.answer_window
+                ):
+                    self.dropped_answers += 1
+                    answered()  # given up: the tap's edit need not wait for it
+                    log.warning(
+                        "429 on answerCallbackQuery (retry after %.0f s): answer dropped,"
+                        " the tap was already recorded",
+                        wait,
+                    )
+                    return False
                 if attempt >= self.max_retries:
                     raise
-                log.warning("429 on an interactive call: retrying in %.0f s", wait)
-                await (self._wait or asyncio.sleep)(wait)
+                log.warning("429 on an interactive call: retrying it in %.0f s", wait)
+                if key is None:
+                    await (self._wait or asyncio.sleep)(wait)
+                continue
+            if endpoint == _ANSWER and received is not None:
+                TAP_ANSWER_SECONDS.observe(max(0.0, self._now() - received))
+                answered()
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _until_released(self, key: int | str) -> None:
+        """Wait while a 429 holds this chat's interactive calls back."""
+        while (until := self._held.get(key)) is not None:
+            left = until - self._now()
+            if left <= 0:
+                self._held.pop(key, None)
+                return
+            await (self._wait or asyncio.sleep)(left)
 
     async def _bulk(
         self, callback: Callback, args: Any, kwargs: dict[str, Any], chat: Any
@@ -186,6 +252,7 @@ class BranchRateLimiter(BaseRateLimiter[RateLimitArgs]):
                 except RetryAfter as exc:
                     wait = retry_seconds(exc)
                     self._pause(wait)
+                    RATE_LIMITED.labels(lane="bulk").inc()
                     log.warning("429 on the bulk lane: pausing it for %.0f s", wait)
                     if attempt >= self.bulk_retries:
                         raise

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     group_rate_per_min: float = Field(default=20.0, gt=0)
     # How often the dispatcher's safety sweep runs, in seconds.
     dispatch_interval_s: float = Field(default=30.0, gt=0)
+    # How many updates (people) are handled at the same time; one person's stay in order.
+    max_concurrent_updates: int = Field(default=128, ge=1, le=1024)
     log_format: Literal["text", "json"] = "text"
     # Flood gate: updates one person may send at once, and refilled per second; a group chat's
     # messages get the same burst at half the rate.

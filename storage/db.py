@@ -8,6 +8,7 @@ fails at once with "database is locked", whatever the busy timeout (PITFALLS 4.1
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+# Who holds a connection at the same time: the bot's event loop and the threads of asyncio's
+# default executor, min(32, CPUs + 4), where the dispatcher, exports, charts and (on PostgreSQL)
+# the taps' use cases run; however many updates are in progress, no more than that.
+POOL_SIZE = 5
+POOL_MAX = min(32, (os.cpu_count() or 1) + 4) + 1
 
 
 class DatabaseError(RuntimeError):
@@ -50,7 +56,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = parse_database_url(url)
     if not parsed.drivername.startswith("sqlite"):
         try:
-            return create_engine(parsed, echo=echo, pool_pre_ping=True)
+            return create_engine(
+                parsed,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=POOL_SIZE,
+                max_overflow=max(0, POOL_MAX - POOL_SIZE),
+            )
         except (NoSuchModuleError, ImportError) as exc:
             raise DatabaseError(
                 f"DATABASE_URL: unsupported database {parsed.drivername!r} "

@@ -10,6 +10,7 @@ from telegram.ext import CallbackQueryHandler
 from bot import render_answers as text
 from bot.access import Need
 from bot.buttons import Button
+from bot.concurrency import off_the_loop
 from bot.context import BranchContext
 from bot.handlers.gate import requires, sender_of
 from bot.handlers.taps import (
@@ -37,7 +38,9 @@ async def on_attend(update: Update, context: BranchContext) -> None:
     tapped = await parsed(update, context, "at")
     if tapped is None:
         return
-    result = attendance.attend(
+    result = await off_the_loop(
+        context.db,
+        attendance.attend,
         context.db,
         member_id=sender_of(context).member_id,
         occurrence_id=tapped.id,
@@ -54,7 +57,9 @@ async def on_check_in(update: Update, context: BranchContext) -> None:
     tapped = await parsed(update, context, "ci")
     if tapped is None:
         return
-    result = attendance.check_in(
+    result = await off_the_loop(
+        context.db,
+        attendance.check_in,
         context.db,
         member_id=sender_of(context).member_id,
         occurrence_id=tapped.id,

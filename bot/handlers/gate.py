@@ -17,12 +17,15 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.access import Need, allowed
+from bot.concurrency import off_the_loop
 from bot.context import BranchContext, Sender
 from bot.i18n import translator
 from bot.menu import find_command
 from bot.render_onboarding import invite_explanation
 from bot.services.members import mark_reachable
 from storage import repositories as repo
+from storage.db import Database
+from storage.models import Branch, Member
 
 Handler = Callable[[Update, BranchContext], Coroutine[Any, Any, Any]]
 OPEN_TO_STRANGERS = frozenset({"start", "help", "privacy"})
@@ -35,9 +38,7 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
         return
     settings = context.services.settings
     is_admin = user.id in settings.admin_telegram_ids
-    with context.db.read() as session:
-        member = repo.member_by_telegram_id(session, telegram_id=user.id)
-        branch = repo.get_branch(session, member.branch_id) if member else None
+    member, branch = await off_the_loop(context.db, _member_and_branch, context.db, user.id)
     if member is not None and branch is not None and member.active:
         context.sender = Sender(
             telegram_id=user.id,
@@ -67,6 +68,13 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
             tr=tr,
         )
     await _stop_early(update, context)
+
+
+def _member_and_branch(db: Database, telegram_id: int) -> tuple[Member | None, Branch | None]:
+    with db.read() as session:
+        member = repo.member_by_telegram_id(session, telegram_id=telegram_id)
+        branch = repo.get_branch(session, member.branch_id) if member else None
+    return member, branch
 
 
 async def _stop_early(update: Update, context: BranchContext) -> None:

@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import keyboards, render_reminder
 from bot.buttons import Button, MalformedButton
+from bot.concurrency import answers_first
 from bot.context import BranchContext
 from bot.i18n import translator
 from bot.render_answers import Keyboard, refusal_text, toast
@@ -83,6 +84,7 @@ def in_group(update: Update) -> bool:
 
 async def edit(query: CallbackQuery, text: str, rows: Keyboard | None = None) -> None:
     """Edit the tapped message; an unchanged message (a double tap) is not an error."""
+    await answers_first()  # a burst's answers go out before its edits
     try:
         await query.edit_message_text(fit(text), reply_markup=markup(rows or []))
     except BadRequest as exc:
@@ -107,6 +109,7 @@ async def refresh_after_answer(update: Update, context: BranchContext, answer: A
     sender = context.sender
     if answer.event is None or not isinstance(message, Message):
         return
+    await answers_first()  # a burst's answers go out before its edits
     if in_group(update) or sender is None or sender.member_id is None:
         await refresh_reminder(update, context, answer.event.occurrence_id)
         return
@@ -126,6 +129,7 @@ async def refresh_reminder(update: Update, context: BranchContext, occurrence_id
     """Re-render the tapped reminder with the presser's (or, in a group, everyone's) state."""
     message = query_of(update).message
     if isinstance(message, Message):  # else too old to be edited
+        await answers_first()  # a burst's answers go out before its edits
         await refresh_message(context, message.chat.id, message.message_id, occurrence_id)
 
 

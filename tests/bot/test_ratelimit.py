@@ -139,6 +139,48 @@ async def test_interactive_429_gives_up_after_max_retries() -> None:
         await send(rl, api, 9, bulk=False)
 
 
+async def test_an_interactive_429_holds_back_only_its_own_chat() -> None:
+    clock = Virtual()
+    rl, api = limiter(clock), Api(clock)
+    api.raise_next = [RetryAfter(30)]
+    held = asyncio.create_task(send(rl, api, -100, bulk=False, endpoint="editMessageText"))
+    await asyncio.sleep(0)  # the group's edit got its 429
+    at = clock.now
+    await send(rl, api, 8, bulk=False)  # another chat: at once
+    await send(rl, api, 9)  # a reminder to a third chat: the bulk lane is not paused
+    assert times(api, 8) == [at] and times(api, 9) == [at]
+    assert rl.paused_until == 0.0
+    await held
+    assert times(api, -100)[-1] >= at + 30  # the group's edit was retried after retry_after
+    await send(rl, api, -100)  # and a reminder to that group waited for it too
+    assert times(api, -100)[-1] >= at + 30
+
+
+async def answer(rl: BranchRateLimiter, api: Api, query: str) -> Any:
+    return await rl.process_request(
+        api.call("answerCallbackQuery", query), (), {}, "answerCallbackQuery",
+        {"callback_query_id": query}, None,
+    )  # fmt: skip
+
+
+async def test_an_answer_that_would_be_too_old_is_dropped_not_retried() -> None:
+    clock = Virtual()
+    rl, api = limiter(clock, answer_window=5.0), Api(clock)
+    api.raise_next = [RetryAfter(30)]
+    assert await answer(rl, api, "q1") is False
+    assert len(api.calls) == 1 and rl.dropped_answers == 1
+    assert clock.now == 0.0  # nothing waited
+
+
+async def test_an_answer_is_retried_within_its_window() -> None:
+    clock = Virtual()
+    rl, api = limiter(clock, answer_window=5.0), Api(clock)
+    api.raise_next = [RetryAfter(2)]
+    assert await answer(rl, api, "q1") is True
+    first, second = times(api)
+    assert second - first >= 2 and rl.dropped_answers == 0
+
+
 async def test_a_reply_to_a_member_delays_the_next_bulk_message_to_them() -> None:
     clock = Virtual()
     rl, api = limiter(clock), Api(clock)

@@ -14,6 +14,7 @@ import html
 import itertools
 import json
 import math
+import random
 import re
 import threading
 import time
@@ -114,6 +115,26 @@ class FloodLimits:
     private_burst: float = 1.0
     group_per_min: float = 20.0
     scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Network:
+    """The round trip between the bot and the Bot API, in seconds, for every method.
+
+    ``round_trip`` applies to every method unless ``per_method`` names it; each call adds a
+    uniform random ``jitter`` in [0, jitter). Half the round trip passes before the core sees
+    the call (and records it), the other half before the answer reaches the bot. The default is
+    the 0 ms network of the unit tests.
+    """
+
+    round_trip: float = 0.0
+    jitter: float = 0.0
+    per_method: Mapping[str, float] = field(default_factory=dict)
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.round_trip < 0 or self.jitter < 0 or any(v < 0 for v in self.per_method.values()):
+            raise ValueError("round trips and jitter cannot be negative")
 
 
 @dataclass(frozen=True)
@@ -253,6 +274,7 @@ class FakeTelegram:
         limits: FloodLimits | None = None,
         first_name: str = "BranchBot",
         wall: Callable[[], float] = system_seconds,
+        network: Network | None = None,
     ) -> None:
         self.bot_id = bot_id
         self.username = username
@@ -263,6 +285,8 @@ class FakeTelegram:
         self._wall = wall
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        self.network = network or Network()
+        self._random = random.Random(self.network.seed)
         self.calls: list[Call] = []
         self._message_ids = itertools.count(1000)
         self._file_ids = itertools.count(1)
@@ -359,6 +383,21 @@ class FakeTelegram:
             if delay is not None:
                 outcome = Outcome(outcome.status, outcome.body, delay=delay.seconds)
             return outcome
+
+    def set_network(self, network: Network) -> None:
+        """Change the simulated round trip (``Network()`` is the 0 ms network)."""
+        with self._lock:
+            self.network = network
+            self._random = random.Random(network.seed)
+
+    def round_trip(self, endpoint: str) -> float:
+        """Draw the round trip, in seconds, of one call to ``endpoint``."""
+        net = self.network
+        base = net.per_method.get(endpoint, net.round_trip)
+        if not net.jitter:
+            return base
+        with self._lock:
+            return base + self._random.uniform(0.0, net.jitter)
 
     def request(self, *, long_poll_cap: float = 0.0) -> BaseRequest:
         """Return a new in-process ``BaseRequest`` adapter bound to this core.
@@ -1203,9 +1242,14 @@ class InProcessRequest(BaseRequest):
         if request_data is not None:
             for name, (filename, content, mime_type) in request_data.multipart_data.items():
                 params[name] = UploadedFile(filename, _read_content(content), mime_type)
+        trip = self._core.round_trip(endpoint)
+        if trip:  # the request travels to the server...
+            await asyncio.sleep(trip / 2)
         if endpoint.lower() == "getupdates" and self._long_poll_cap > 0:
             await self._long_poll(decode_params(params))
         outcome = self._core.serve(token, endpoint, params)
+        if trip:  # ...and the answer back
+            await asyncio.sleep(trip / 2)
         if outcome.dropped:
             raise NetworkError(
                 "httpx.RemoteProtocolError: Server disconnected without sending a response."

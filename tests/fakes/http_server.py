@@ -105,10 +105,15 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5: a burst of new connections from a bot with
+    # many updates in flight overflowed it and got connections reset. Telegram does not do that.
+    request_queue_size = 1024
 
     def __init__(self, owner: FakeBotApiServer, host: str) -> None:
         self.owner = owner
         self.connections: set[socket.socket] = set()
+        self.writing: set[socket.socket] = set()  # connections in the middle of an answer
+        self.cut = False  # stop() has cut the connections: write no more answers
         self.connections_lock = threading.Lock()
         super().__init__((host, 0), _Handler)
 
@@ -175,7 +180,19 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def _send(self, status: int, payload: bytes) -> None:
-        """Write a JSON response, ignoring clients that already went away."""
+        """Write a JSON response, ignoring clients that already went away.
+
+        An answer is written whole or not at all: once ``stop()`` has cut the connections no
+        answer starts, and ``stop()`` does not cut a connection while its answer is being
+        written (it closes once written). A client therefore sees a complete answer or a
+        connection closed without one, never half an answer.
+        """
+        server = self.server
+        with server.connections_lock:
+            if server.cut:
+                self.close_connection = True
+                return
+            server.writing.add(self.connection)
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -184,6 +201,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except OSError:
             self.close_connection = True
+        finally:
+            with server.connections_lock:
+                server.writing.discard(self.connection)
+                if server.cut:
+                    self.close_connection = True
 
     def _answer(self) -> None:
         """Parse, dispatch to the core, and answer one request."""
@@ -200,6 +222,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, _error_body(404, "Not Found"))
             return
         token, method = match.groups()
+        # The simulated network: half the round trip before the core sees the call, half after.
+        trip = owner.core.round_trip(method)
+        if trip and owner.stopping.wait(trip / 2):
+            self.close_connection = True
+            return
         if token != owner.core.token:
             self._send(401, _error_body(401, "Unauthorized"))
             return
@@ -222,6 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if outcome.delay:
             owner.stopping.wait(outcome.delay)
+        if trip:
+            owner.stopping.wait(trip / 2)
         self._send(outcome.status, outcome.payload())
 
     def _long_poll(self, params: dict[str, Any]) -> None:
@@ -281,7 +310,9 @@ class FakeBotApiServer:
         self.core.wake()
         httpd.shutdown()
         with httpd.connections_lock:
-            open_connections = list(httpd.connections)
+            httpd.cut = True
+            # A connection whose answer is being written is left to finish and close itself.
+            open_connections = list(httpd.connections - httpd.writing)
         for conn in open_connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
@@ -296,7 +327,7 @@ class FakeBotApiServer:
             self.polls_started += 1
             self._polls.notify_all()
 
-    def wait_until_polling(self, count: int = 1, timeout: float = 5.0) -> bool:
+    def wait_until_polling(self, count: int = 1, timeout: float | None = 5.0) -> bool:
         """Block until ``count`` getUpdates requests have arrived in total."""
         with self._polls:
             return self._polls.wait_for(lambda: self.polls_started >= count, timeout)
