@@ -585,6 +585,8 @@ def test_text_limits_count_after_entity_parsing() -> None:
     markup = {"inline_keyboard": [[{"text": "a", "callback_data": "x" * 65}]]}
     status, body = api.handle("sendMessage", {"chat_id": 1, "text": "a", "reply_markup": markup})
     assert status == 400 and "BUTTON_DATA_INVALID" in body["description"]
+
+
 # ---------------------------------------------------------------- the simulated network
 
 
