@@ -1,4 +1,4 @@
-"""Benchmark: a burst of members tapping "Check in" within one second (issue 5).
+"""Benchmark: a burst of members tapping "Check in" within one second.
 
 Each member has the real meeting reminder (rendered by the reminder engine) in their private
 chat and taps Check in on it. The taps go through the in-process fake Bot API into the REAL

@@ -52,7 +52,7 @@ def build_application(
         .token(settings.token())
         .base_url(settings.telegram_api_base)
         .context_types(ContextTypes(context=BranchContext))
-        # Two lanes: paced bulk fan-out, immediate answers; 429s retried (PITFALLS 2.1).
+        # Two lanes: paced bulk fan-out, immediate answers; 429s retried.
         .rate_limiter(reminders_job.rate_limiter(settings))
         # Different people at once, each person's updates in order (a leave tap, then the reason)
         .concurrent_updates(PerSenderUpdateProcessor(settings.max_concurrent_updates))

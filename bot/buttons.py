@@ -1,9 +1,9 @@
 """The callback-data codec: short, versioned, stateless strings such as ``at1:42``.
 
-Callback data comes back from the client and a modified client can send anything (PITFALLS
-6.1), so `Button.parse` is strict and everything it names is re-checked in the database by the
-use case. Plain strings, not PTB's arbitrary callback data: its in-memory cache evicts after
-1024 buttons and forgets everything on restart (PITFALLS 2.9).
+Callback data comes back from the client and a modified client can send anything, so
+`Button.parse` is strict and everything it names is re-checked in the database by the use case.
+Plain strings, not PTB's arbitrary callback data: its in-memory cache evicts after 1024
+buttons and forgets everything on restart.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _chat_id(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command tree (SPEC section 4)."""
+    """The whole command tree: run, the database, rosters, plans and backups."""
     parser = argparse.ArgumentParser(prog="branchbot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"branchbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

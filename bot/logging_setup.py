@@ -1,7 +1,7 @@
 """Structured logs without secrets: key=value lines (or JSON), the bot token redacted everywhere.
 
 The token is part of every Bot API URL (`/bot<TOKEN>/method`), and httpx logs request URLs at
-INFO; exception texts can carry the URL too (PITFALLS 2.11). So the redaction happens when a
+INFO; exception texts can carry the URL too. So the redaction happens when a
 record is *created* (a log record factory), before any handler - ours, a test's `caplog`, a
 library's - sees it: the message, its arguments, the formatted traceback and the exception
 messages themselves. Formatters redact their output once more.

@@ -1,4 +1,4 @@
-"""Every Telegram command, who may use it and its menu description (SPEC section 3).
+"""Every Telegram command, who may use it and its menu description.
 
 `/help` and the per-role, per-language command menus are both built from this one table.
 """

@@ -2,7 +2,8 @@
 
 It renders each ledger row in its recipient's language (member's /lang choice, else the
 branch's) and zone, sends it through the BULK lane of `bot.ratelimit.BranchRateLimiter`, and
-maps every Telegram answer to an `Outcome` for the dispatcher (PITFALLS 1.2-1.5):
+maps every Telegram answer to an `Outcome` for the dispatcher (Telegram's error texts,
+https://core.telegram.org/api/errors):
 
 * 403 (blocked, kicked, deactivated) and 400 "chat not found" -> BLOCKED, never retried;
 * ChatMigrated -> MIGRATED with the supergroup's id (the dispatcher stores it and re-sends once);

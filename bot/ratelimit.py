@@ -1,7 +1,8 @@
 """Outbound pacing with two lanes: bulk reminders wait their turn, answers to people never do.
 
 PTB's AIORateLimiter has no per-chat limit, lets ~2x bursts through and pauses *everything*,
-button answers included, on a 429 (PITFALLS 2.1). `BranchRateLimiter` instead:
+button answers included, on a 429 (its RetryAfter blocks the whole bot).
+`BranchRateLimiter` instead:
 
 * BULK lane (calls made with ``rate_limit_args=BULK``: the reminder fan-out): at most one send
   per private chat per `1/private_per_s` s and per group per `60/group_per_min` s, measured from

@@ -5,7 +5,7 @@ One repeating JobQueue job (the safety sweep, every DISPATCH_INTERVAL_S) calls
 delay, so a moved or jumping clock cannot confuse APScheduler, which runs in UTC) or, when the
 run's send slice ran out, for "again at once". Nothing lives only in memory: a restart rebuilds
 everything from the plan and the ledger. Jobs get a generous misfire grace time, coalescing and
-max_instances=1 (APScheduler's defaults would silently skip a late tick, PITFALLS 2.3), and the
+max_instances=1 (APScheduler's defaults would silently skip a late tick), and the
 dispatcher refuses to overlap itself anyway.
 
 On SIGINT/SIGTERM the dispatcher is told to stop claiming and to hand back what it has not sent

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.services.reminders import ReminderView
 from storage.models import AttendanceState
 
-CHECK_IN_OPENS = dt.timedelta(minutes=30)  # SPEC 3: from 30 minutes before the start...
+CHECK_IN_OPENS = dt.timedelta(minutes=30)  # from 30 minutes before the start...
 CHECK_IN_CLOSES = dt.timedelta(hours=2)  # ...until 2 hours after
 
 

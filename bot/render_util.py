@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.services.inert import visible
 
-MAX_TEXT = 4096  # Telegram's limit on a message text, in characters (PITFALLS 1.5)
+MAX_TEXT = 4096  # Telegram's limit on a message text, in characters
 MAX_CAPTION = 1024  # Telegram's limit on a photo or document caption
 MAX_LABEL = 64  # our cap on a button label: Telegram cuts longer ones off at the screen edge
 ELLIPSIS = "…"

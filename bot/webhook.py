@@ -2,7 +2,8 @@
 
 PTB's built-in `run_webhook` has no health endpoint, so this follows PTB's "custom webhook bot"
 example: the Application runs without polling and our server puts each update on its
-`update_queue`. Every POST must carry Telegram's secret token (PITFALLS 6.3): a request
+`update_queue`. Every POST must carry Telegram's secret token (Telegram sends it in the
+X-Telegram-Bot-Api-Secret-Token header; anyone who learns the URL could post otherwise): a request
 without it, or with a wrong one, is refused with 403 and logged, never processed. The URL path
 comes from the webhook URL (default `/telegram`), never from the bot token.
 

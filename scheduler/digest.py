@@ -2,9 +2,9 @@
 
 `digest_facts` reads one branch with a constant number of queries; `build_digest` turns those
 facts into a `Digest` (no I/O), which `bot.render_digest` renders per reader. The /digest
-command (issue 6) and the Monday 08:00 dispatch both use these two functions.
+command and the Monday 08:00 dispatch both use these two functions.
 
-Contents (SPEC section 3): the next 7 days' events; last week's attendance per meeting; dues
+Contents: the next 7 days' events; last week's attendance per meeting; dues
 completion for the current local month; party groups that have not handed in this quarter's
 talk records; members who blocked the bot (or never started it) and members never linked.
 """

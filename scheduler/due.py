@@ -3,7 +3,7 @@
 No I/O and no wall clock. The dispatcher feeds it rows it loaded in bulk; `branchbot preview`
 feeds it the same rows without the ledger, so both print and send from one set of rules.
 
-Rules (SPEC section 3, issue 4):
+Rules:
 
 * Every plan item's reminder rules give one *slot* per occurrence: the rule's local day (the
   occurrence's local day plus the rule's offset) at the rule's local time, converted with the

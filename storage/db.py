@@ -2,7 +2,7 @@
 
 SQLite is put in WAL mode with foreign keys on and a busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes
-fails at once with "database is locked", whatever the busy timeout (PITFALLS 4.1).
+fails at once with "database is locked", whatever the busy timeout.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """An aware UTC datetime in, an aware UTC datetime out.
 
-    SQLite drops the offset of `DateTime(timezone=True)` without converting it (PITFALLS 4.2),
+    SQLite drops the offset of `DateTime(timezone=True)` without converting it,
     so values are normalised to UTC on the way in and UTC is attached on the way out.
     """
 

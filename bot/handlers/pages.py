@@ -32,7 +32,8 @@ async def show(update: Update, text: str, rows: Keyboard, *, toast: str | None =
         assert update.effective_message is not None
         await update.effective_message.reply_text(fit(text), reply_markup=markup(rows))
         return
-    # Answer first: the client shows a spinner until we do (PITFALLS 1.6).
+    # Answer first: the client shows a spinner until we do, and
+    # Telegram drops an answer that comes later than about 15 seconds.
     await query.answer(toast)
     try:
         await query.edit_message_text(fit(text), reply_markup=markup(rows))

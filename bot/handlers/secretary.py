@@ -1,4 +1,4 @@
-"""The secretary tools (issue 6): one registration call for /plan, /overdue, /attendance,
+"""The secretary tools: one registration call for /plan, /overdue, /attendance,
 /reschedule, /cancelevent, /export, /me export and /digest.
 """
 

@@ -1,11 +1,12 @@
 """Shared plumbing of the answer buttons: parse, answer the tap, edit the tapped reminder.
 
-Every callback query is answered exactly once (PITFALLS 1.6), even when the data is forged
-(PITFALLS 6.1): `parsed` turns malformed data into a toast. After a tap, the tapped reminder is
+Every callback query is answered exactly once (else the client shows a spinner), even when the
+data is forged (a modified client can send anything): `parsed` turns malformed data into a toast.
+After a tap, the tapped reminder is
 re-rendered from the database with the reminder engine's own view, renderer and keyboard, so
 it shows the presser's current state. In a group chat the group view (counts only, never a
 reason or an amount) is used, and edits are coalesced: Telegram allows about 20 edits a minute
-in a group (PITFALLS 1.8), and a burst of taps must not spend that budget one edit per tap.
+in a group, and a burst of taps must not spend that budget one edit per tap.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Resolve a tapped occurrence for a member: the shared safety checks of every answer button.
 
-A button carries only an occurrence id, and a modified client can send any id (PITFALLS 6.1).
+A button carries only an occurrence id, and a modified client can send any id.
 So every tap is checked here against the database: the occurrence exists in the presser's own
 branch, its plan item still exists and has the right kind, it is not cancelled, and the presser
 is in its audience. The member is always the presser (the gate resolves them from the

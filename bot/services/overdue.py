@@ -1,6 +1,6 @@
 """/overdue: who is behind, in a constant number of queries whatever the branch's size.
 
-Rules (SPEC 3, issue 6):
+Rules:
 
 * Dues: a month is owed as `scheduler.records` decides for every view (its dues day has begun,
   on or after the branch's start and the member's joining), looking back at most twelve

@@ -1,4 +1,4 @@
-"""Forged callback data (PITFALLS 6.1): never a crash, always one answer, never a write.
+"""Forged callback data: never a crash, always one answer, never a write.
 
 A modified client can send any callback data. Hypothesis sends random text, random bytes, and
 well-formed buttons of every answer action carrying real ids of things the presser may not

@@ -156,7 +156,7 @@ def test_attendance_rows_follow_the_recorded_answers(db: Database) -> None:
         "已准假",
         "出差",
     )
-    # after the meeting, neither a check-in nor leave is absent (issue 5), not "no answer"
+    # after the meeting, neither a check-in nor leave is absent, not "no answer"
     assert by_name["Member Qian"]["状态"] == "缺席"
     future = occ(db, ids["branch"], "general_meeting", "2026-03-13")
     assert future.id not in {r["编号"] for r in _rows(ws)}  # not held, nobody answered

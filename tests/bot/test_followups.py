@@ -1,4 +1,4 @@
-"""Follow-up reminders go only to those who have not acted (issue 5, item 5).
+"""Follow-up reminders go only to those who have not acted.
 
 The reminder engine decides who gets a follow-up from the rows the answers write: a payment
 for the month, a talk record for the quarter, an approved leave. These tests drive both: the

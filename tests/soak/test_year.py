@@ -461,7 +461,7 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 
 def in_audience(audience: str, role: str, group: str | None) -> bool:
-    """The oracle's own reading of SPEC section 2's audiences."""
+    """The oracle's own reading of the plan's audiences."""
     return {
         "all": True,
         "committee": role in ("committee", "secretary"),
