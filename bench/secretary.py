@@ -36,11 +36,11 @@ import storage.models  # noqa: F401  (registers the tables)
 from bot.i18n import translator
 from bot.render_overdue import overdue_text
 from bot.render_secretary import plan_report_text
-from bot.services.audience import in_audience
 from bot.services.digest_now import digest_now
 from bot.services.export import export_branch
 from bot.services.overdue import build_overdue
 from bot.services.plan_report import build_plan_report
+from scheduler.audience import in_audience
 from scheduler.occurrences import plan_for, sync_occurrences
 from storage.db import Database
 from storage.models import (

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import __version__, commands
+from bot import __version__, cli_actions
 from bot.logging_setup import configure_logging, redact
 from bot.settings import SettingsError, load_settings
 from scheduler.clock import clock_from_env
@@ -110,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace, commands.Env], int]:
+def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace, cli_actions.Env], int]:
     if args.command == "plan":
-        return commands.PLAN[args.plan_command]
-    return commands.TOP[args.command]
+        return cli_actions.PLAN[args.plan_command]
+    return cli_actions.TOP[args.command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,9 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # key=value lines; the token, webhook secret and database password redacted everywhere.
         secrets = settings.secret_values()
         configure_logging(settings.log_level, fmt=settings.log_format, secrets=secrets)
-        env = commands.Env(settings=settings, clock=clock_from_env())
+        env = cli_actions.Env(settings=settings, clock=clock_from_env())
         return _handler(args)(args, env)
-    except commands.USER_ERRORS as exc:
+    except cli_actions.USER_ERRORS as exc:
         print(f"branchbot: {redact(exc)}", file=sys.stderr)
         return 1
     except SettingsError as exc:

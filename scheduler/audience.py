@@ -1,8 +1,6 @@
-"""Who a plan item is for: the one pure audience rule, usable below `bot` (reminders, digest).
-
-`bot.services.audience.in_audience` states the same rule for the handlers; this copy lives in
-`scheduler` because the reminder engine cannot import `bot` (layers: bot -> scheduler ->
-storage). Keep the two identical (tests/scheduler/test_due.py checks them against each other).
+"""Who a plan item is for: the one audience rule, for the reminder engine, the digest, the
+handlers and the use cases alike. It lives in `scheduler` because the engine cannot import `bot`
+(layers: bot -> scheduler -> storage).
 """
 
 from __future__ import annotations

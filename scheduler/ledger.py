@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -295,19 +295,3 @@ def next_pending(session: Session, *, after: dt.datetime) -> dt.datetime | None:
     )
     found = session.exec(stmt).first()
     return found if isinstance(found, dt.datetime) else None
-
-
-def status_counts(session: Session, *, branch_id: int | None = None) -> dict[str, int]:
-    """How many rows are in each status (for logs, tests and the digest)."""
-    stmt = select(Delivery.status, func.count()).group_by(col(Delivery.status))
-    if branch_id is not None:
-        stmt = stmt.where(Delivery.branch_id == branch_id)
-    return {status: int(n) for status, n in session.exec(stmt).all()}
-
-
-def pending_exists(session: Session, *, now: dt.datetime) -> bool:
-    """Whether any pending row is due."""
-    stmt = select(Delivery.id).where(
-        and_(col(Delivery.status) == DeliveryStatus.PENDING.value, col(Delivery.due_at) <= now)
-    )
-    return session.exec(stmt.limit(1)).first() is not None

@@ -91,8 +91,3 @@ def quorum(
             counted += answer.state in _ANSWERED_YES
         on_leave += answer.state in _ON_LEAVE
     return Quorum(entitled=entitled, counted=counted, on_leave=on_leave, by_check_in=by_check_in)
-
-
-def at_risk_warning_due(starts_at: dt.datetime, now: dt.datetime) -> bool:
-    """Whether `now` is within the warning window: the last WARN_DAYS days before the start."""
-    return now < starts_at <= now + dt.timedelta(days=WARN_DAYS)

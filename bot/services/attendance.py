@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from bot.services.audience import in_audience
 from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
 from bot.services.upsert import insert_ignore
+from scheduler.audience import in_audience
 from scheduler.records import (
     check_in_closes,
     meeting_record,

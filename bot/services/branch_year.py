@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytz
 from sqlmodel import Session, col, select
 
-from bot.services.audience import in_audience
+from scheduler.audience import in_audience
 from scheduler.occurrences import plan_for, sync_occurrences
 from scheduler.plan import Plan, PlanItem
 from scheduler.records import branch_start_instant

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from bot.services.audience import in_audience
+from scheduler.audience import in_audience
 from scheduler.plan import Localized, Plan, default_plan, parse_plan
 from storage.models import Branch, Member, Occurrence, OccurrenceStatus
 

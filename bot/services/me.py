@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
-from bot.services.audience import in_audience
+from scheduler.audience import in_audience
 from scheduler.occurrences import plan_for, sync_occurrences
 from scheduler.plan import Localized, Plan, PlanError
 from scheduler.records import (

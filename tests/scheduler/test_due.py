@@ -7,8 +7,6 @@ import itertools
 
 import pytest
 
-from bot.services.audience import in_audience as bot_in_audience
-from scheduler.audience import in_audience
 from scheduler.due import (
     Acted,
     BranchFacts,
@@ -332,17 +330,6 @@ def test_digest_week_before_monday_0800_is_not_due_yet() -> None:
     sunday_night = dt.datetime(2026, 3, 1, 23, 0, tzinfo=UTC)  # Monday 07:00 in Shanghai
     _week, at = digest_week(sunday_night, "Asia/Shanghai")
     assert at > sunday_night
-
-
-# ----------------------------------------------------------------- one audience rule
-
-
-@pytest.mark.parametrize("audience", ["all", "committee", "groups", "group_leaders",
-                                      "leading_cadres", "nobody"])  # fmt: skip
-def test_scheduler_audience_rule_matches_the_bots(audience: str) -> None:
-    for role in ("member", "group_leader", "committee", "secretary"):
-        for group in (None, 7):
-            assert in_audience(audience, role, group) == bot_in_audience(audience, role, group)
 
 
 def test_planned_reminder_knows_when_it_is_stale() -> None:
