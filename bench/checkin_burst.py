@@ -37,11 +37,12 @@ from sqlmodel import SQLModel, select  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler  # noqa: E402
 
-from bot import keyboards, render_reminder  # noqa: E402
+from bot import keyboards  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.buttons import button  # noqa: E402
 from bot.context import Services  # noqa: E402
 from bot.i18n import translator  # noqa: E402
+from bot.render import reminders as reminders_text  # noqa: E402
 from bot.services.reminders import build_reminder_view  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from scheduler.occurrences import sync_occurrences  # noqa: E402
@@ -119,7 +120,7 @@ async def send_reminders(
         tr = translator(view.locale, view.timezone)
         message = await app.bot.send_message(
             telegram_id,
-            render_reminder.reminder_text(view, tr),
+            reminders_text.reminder_text(view, tr),
             reply_markup=keyboards.reminder_keyboard(view, tr),
         )
         sent[telegram_id] = message.message_id

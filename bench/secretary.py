@@ -34,8 +34,8 @@ from sqlmodel import SQLModel, select
 
 import storage.models  # noqa: F401  (registers the tables)
 from bot.i18n import translator
-from bot.render_overdue import overdue_text
-from bot.render_secretary import plan_report_text
+from bot.render.overdue import overdue_text
+from bot.render.plan import plan_report_text
 from bot.services.digest_now import digest_now
 from bot.services.export import export_branch
 from bot.services.overdue import build_overdue

@@ -40,14 +40,15 @@ from telegram.ext import ExtBot
 from bot.i18n import Translator, translator
 from bot.keyboards import reminder_keyboard
 from bot.ratelimit import BULK, SendAborted, retry_seconds
-from bot.render_digest_now import digest_text as digest_with_quorum
-from bot.render_reminder import CHECK_IN_CLOSES, reminder_text
-from bot.render_util import split_message
+from bot.render.digest import digest_with_quorum
+from bot.render.reminders import reminder_text
+from bot.render.text import split_message
 from bot.services.digest_now import DigestNow
 from bot.services.quorum import quorum_warnings
 from bot.services.reminders import ReminderView, ViewRequest, build_reminder_views
 from scheduler.digest import build_digest, digest_facts
 from scheduler.notify import Kind, Outcome, Outgoing
+from scheduler.records import CHECK_IN_CLOSES
 from storage.db import Database
 from storage.models import Branch, Member
 

@@ -1,7 +1,7 @@
 """The weekly digest for the secretary and committee: loaded in bulk, built purely.
 
 `digest_facts` reads one branch with a constant number of queries; `build_digest` turns those
-facts into a `Digest` (no I/O), which `bot.render_digest` renders per reader. The /digest
+facts into a `Digest` (no I/O), which `bot.render.digest` renders per reader. The /digest
 command and the Monday 08:00 dispatch both use these two functions.
 
 Contents: the next 7 days' events; last week's attendance per meeting; dues

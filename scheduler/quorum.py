@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from scheduler.records import CHECK_IN_OPENS
 from storage.models import AttendanceState, Member, MemberStatus
 
 QUORUM_ITEMS = frozenset({"general_meeting"})
-CHECK_IN_OPENS = dt.timedelta(minutes=30)
 WARN_DAYS = 3  # the digest and the secretary are warned this many days before
 
 _ANSWERED_YES = frozenset({AttendanceState.ATTENDING.value, AttendanceState.PRESENT.value})

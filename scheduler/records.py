@@ -40,7 +40,10 @@ from scheduler.plan import Plan
 from scheduler.recurrence import item_dates, local_to_utc, to_local, zone
 from storage.models import AttendanceState, Branch, Member
 
-CHECK_IN_CLOSES = dt.timedelta(hours=2)  # after the start: the Check in button goes then
+# The check-in window of a meeting: from 30 minutes before the start until 2 hours after it
+# (the Check in button goes then). Quorum counts check-ins once the window has opened.
+CHECK_IN_OPENS = dt.timedelta(minutes=30)
+CHECK_IN_CLOSES = dt.timedelta(hours=2)
 
 Month = tuple[int, int]  # (year, month), local
 NOT_REACHABLE = "not_reachable"  # a shown state beside AttendanceState's: never linked yet

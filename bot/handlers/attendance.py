@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler
 
-from bot import render_answers as text
 from bot.access import Need
 from bot.buttons import Button
 from bot.concurrency import off_the_loop
@@ -25,6 +24,8 @@ from bot.handlers.taps import (
     send_private,
 )
 from bot.i18n import translator
+from bot.render import meetings as text
+from bot.render.text import refusal_text
 from bot.services import attendance, conversation, leave, makeup
 from bot.services.events import Refusal
 
@@ -115,7 +116,7 @@ async def leave_reason(update: Update, context: BranchContext) -> None:
         await update.message.reply_text(
             text.reason_retry(context.tr)
             if refusal is Refusal.BAD_INPUT
-            else text.refusal_text(refusal, context.tr)
+            else refusal_text(refusal, context.tr)
         )
         return
     await update.message.reply_text(text.leave_sent(request, context.tr))
@@ -183,7 +184,7 @@ async def on_make_up(update: Update, context: BranchContext) -> None:
         now=context.clock.now(),
     )
     if result.refusal is not None or result.event is None:
-        await answer(query, text.refusal_text(result.refusal or Refusal.UNKNOWN, context.tr))
+        await answer(query, refusal_text(result.refusal or Refusal.UNKNOWN, context.tr))
         return
     question = text.make_up_question(result.member_name, result.event, context.tr)
     asked = await send_private(context, sender.telegram_id, question)
@@ -210,7 +211,7 @@ async def make_up_note(update: Update, context: BranchContext) -> None:
     elif result.refusal is Refusal.BAD_INPUT:
         reply = text.note_retry(context.tr)
     else:
-        reply = text.refusal_text(result.refusal or Refusal.UNKNOWN, context.tr)
+        reply = refusal_text(result.refusal or Refusal.UNKNOWN, context.tr)
     await update.message.reply_text(reply)
 
 

@@ -12,7 +12,7 @@ from bot.buttons import Button
 from bot.context import BranchContext
 from bot.handlers.gate import reply, requires, sender_of
 from bot.handlers.pages import show, tapped
-from bot.render_attendance import (
+from bot.render.attendance import (
     OPEN_PANEL,
     SHOW_PAGE,
     attendance_error,

@@ -10,7 +10,7 @@ from telegram.ext import CommandHandler
 from bot.access import Need
 from bot.context import BranchContext
 from bot.handlers.gate import reply, requires, sender_of
-from bot.render_attendance import change_error, change_text
+from bot.render.attendance import change_error, change_text
 from bot.services.changes import (
     ChangeError,
     cancel,

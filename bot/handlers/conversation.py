@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import render_answers as text
 from bot.access import Need
 from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
 from bot.handlers import attendance, talks
 from bot.handlers.gate import requires, sender_of
 from bot.handlers.taps import answer, query_of
+from bot.render import meetings as text
+from bot.render.text import refusal_text
 from bot.services import conversation
 from bot.services import talks as talks_service
 from bot.services.events import Refusal
@@ -86,7 +87,7 @@ async def cancel_command(update: Update, context: BranchContext) -> None:
 
 async def on_unknown_button(update: Update, context: BranchContext) -> None:
     """Callback data this bot did not produce: answer politely, write nothing."""
-    await answer(query_of(update), text.refusal_text(Refusal.UNKNOWN, context.tr))
+    await answer(query_of(update), refusal_text(Refusal.UNKNOWN, context.tr))
 
 
 def _not_ours(data: object) -> bool:

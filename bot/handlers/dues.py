@@ -10,13 +10,14 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render_dues as text
 from bot.access import Need
 from bot.buttons import Button
 from bot.context import BranchContext
 from bot.handlers.gate import requires, sender_of
-from bot.handlers.taps import answer, edit, markup, parsed, query_of, refresh_reminder
-from bot.render_answers import refusal_text
+from bot.handlers.taps import answer, edit, parsed, query_of, refresh_reminder
+from bot.keyboards import markup
+from bot.render import dues as text
+from bot.render.text import refusal_text
 from bot.services import dues
 from bot.services.events import Refusal
 

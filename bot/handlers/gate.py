@@ -21,7 +21,7 @@ from bot.concurrency import off_the_loop
 from bot.context import BranchContext, Sender
 from bot.i18n import translator
 from bot.menu import find_command
-from bot.render_onboarding import invite_explanation
+from bot.render.onboarding import invite_explanation
 from bot.services.members import mark_reachable
 from storage import repositories as repo
 from storage.db import Database

@@ -13,10 +13,10 @@ from bot.buttons import Button
 from bot.context import BranchContext
 from bot.handlers.gate import refuse, reply, requires, sender_of
 from bot.handlers.onboarding import NEW_MESSAGES, refresh_menu
-from bot.handlers.taps import answer, edit, markup, parsed, query_of, send_private
+from bot.handlers.taps import answer, edit, parsed, query_of, send_private
 from bot.i18n import translator
-from bot.render_answers import refusal_text
-from bot.render_members import (
+from bot.keyboards import markup
+from bot.render.members import (
     bind_notice,
     bind_text,
     delivery_keyboard,
@@ -27,7 +27,7 @@ from bot.render_members import (
     me_text,
     roster_text,
 )
-from bot.render_util import split_message
+from bot.render.text import refusal_text, split_message
 from bot.services.events import Refusal
 from bot.services.invites import InviteDenied, InviteUsageError, create_invite, parse_invite
 from bot.services.me import my_overview

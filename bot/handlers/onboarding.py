@@ -30,7 +30,7 @@ from bot.handlers.gate import refuse, reply, requires, sender_of
 from bot.i18n import Translator, translator
 from bot.menu import COMMANDS, CommandInfo, commands_for, describe
 from bot.profile import publish_descriptions
-from bot.render_onboarding import (
+from bot.render.onboarding import (
     LANGUAGES,
     group_hello,
     help_text,

@@ -13,9 +13,9 @@ from bot.buttons import VERSION, Button
 from bot.context import BranchContext
 from bot.handlers.gate import requires, sender_of
 from bot.handlers.pages import show, tapped
-from bot.render_overdue import OVERDUE_VIEW, nudge_text, overdue_keyboard, overdue_text
-from bot.render_secretary import page
-from bot.render_util import MAX_CAPTION, clip
+from bot.render.overdue import OVERDUE_VIEW, nudge_text, overdue_keyboard, overdue_text
+from bot.render.plan import page
+from bot.render.text import MAX_CAPTION, clip
 from bot.services.charts import chart_data, render_png
 from bot.services.nudges import NudgeError, nudge_group
 from bot.services.overdue import build_overdue

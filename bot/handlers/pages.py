@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest
 
 from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
-from bot.render_secretary import Keyboard
-from bot.render_util import fit, label
+from bot.keyboards import markup
+from bot.render.text import Keyboard, fit
 
 log = logging.getLogger(__name__)
-
-
-def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
-    """The inline keyboard for rows of (label, callback data); None when there are none."""
-    buttons = [
-        [InlineKeyboardButton(label(text), callback_data=data) for text, data in row]
-        for row in rows
-    ]
-    buttons = [row for row in buttons if row]
-    return InlineKeyboardMarkup(buttons) if buttons else None
 
 
 async def show(update: Update, text: str, rows: Keyboard, *, toast: str | None = None) -> None:

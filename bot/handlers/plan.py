@@ -12,7 +12,7 @@ from bot.buttons import VERSION
 from bot.context import BranchContext
 from bot.handlers.gate import reply, requires, sender_of
 from bot.handlers.pages import show, tapped
-from bot.render_secretary import page, plan_keyboard, plan_report_text
+from bot.render.plan import page, plan_keyboard, plan_report_text
 from bot.services.plan_report import build_plan_report
 
 if TYPE_CHECKING:

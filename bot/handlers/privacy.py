@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render_safety as text
 from bot.access import Need
 from bot.buttons import Button, button
 from bot.context import BranchContext
 from bot.handlers.gate import reply, requires, sender_of
-from bot.handlers.taps import answer, edit, markup, parsed, query_of
-from bot.render_answers import refusal_text
+from bot.handlers.taps import answer, edit, parsed, query_of
+from bot.keyboards import markup
+from bot.render import privacy as text
+from bot.render.text import refusal_text
 from bot.services import leaving
 from bot.services.events import Refusal
 from storage.models import Branch

@@ -13,8 +13,8 @@ from bot.access import Need
 from bot.context import BranchContext
 from bot.handlers import attendance_admin, changes, export, overdue, plan
 from bot.handlers.gate import requires, sender_of
-from bot.render_digest_now import digest_text
-from bot.render_util import split_message
+from bot.render.digest import digest_with_quorum as digest_text
+from bot.render.text import split_message
 from bot.services.digest_now import digest_now
 
 if TYPE_CHECKING:

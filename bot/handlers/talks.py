@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import render_talks as text
 from bot.access import Need
 from bot.buttons import Button
 from bot.context import BranchContext
 from bot.handlers.gate import requires, sender_of
-from bot.handlers.taps import answer, edit, markup, parsed, query_of, send_private
-from bot.render_answers import refusal_text, start_private_chat
-from bot.render_safety import file_refusal
+from bot.handlers.taps import answer, edit, parsed, query_of, send_private
+from bot.keyboards import markup
+from bot.render import talks as text
+from bot.render.meetings import start_private_chat
+from bot.render.privacy import file_refusal
+from bot.render.text import refusal_text
 from bot.services import talks
 from bot.services.events import Refusal
 from bot.services.files import SentFile, check_form_file

@@ -17,17 +17,18 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import keyboards, render_reminder
+from bot import keyboards
 from bot.buttons import Button, MalformedButton
 from bot.concurrency import answers_first
 from bot.context import BranchContext
 from bot.i18n import translator
-from bot.render_answers import Keyboard, refusal_text, toast
-from bot.render_util import fit, label, split_message
+from bot.keyboards import markup
+from bot.render import reminders as reminders_text
+from bot.render.text import Keyboard, fit, refusal_text, split_message, toast
 from bot.services.attendance import Answer
 from bot.services.events import Refusal
 from bot.services.reminders import MemberState, ReminderView, build_reminder_view
@@ -35,18 +36,6 @@ from bot.services.tap_views import TapViews, Viewer
 
 log = logging.getLogger(__name__)
 GROUP_EDIT_INTERVAL = 3.0  # seconds between edits of one group chat's messages (20 a minute)
-
-
-def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
-    """Telegram markup for plain (label, callback data) rows; None for no buttons."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label(text), callback_data=data) for text, data in row]
-            for row in rows
-        ]
-    )
 
 
 def query_of(update: Update) -> CallbackQuery:
@@ -180,7 +169,7 @@ async def _edit_view(
         # A reminder longer than one message was sent split, its buttons on the last part:
         # that is the part tapped, so that is the part re-rendered.
         await context.bot.edit_message_text(
-            split_message(render_reminder.reminder_text(view, tr))[-1],
+            split_message(reminders_text.reminder_text(view, tr))[-1],
             chat_id=chat_id,
             message_id=message_id,
             reply_markup=keyboards.reminder_keyboard(view, tr),

@@ -24,6 +24,7 @@ from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
 from bot.services.upsert import insert_ignore
 from scheduler.audience import in_audience
 from scheduler.records import (
+    CHECK_IN_OPENS,
     check_in_closes,
     meeting_record,
     member_since,
@@ -38,7 +39,6 @@ from storage.models import (
     OccurrenceStatus,
 )
 
-CHECK_IN_OPENS = dt.timedelta(minutes=30)  # before the start
 MAX_NOTE = 500
 MEETING = "meeting"
 _EXCUSED = (AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value)

@@ -20,8 +20,8 @@ from bot.services.changes import ChangeError, EventRef, find_occurrence
 from bot.services.plan_report import attendance_by_occurrence
 from bot.services.upsert import insert_ignore
 from scheduler.plan import Localized
-from scheduler.quorum import CHECK_IN_OPENS, Quorum, needs_quorum, quorum
-from scheduler.records import Standing, meeting_record, member_since
+from scheduler.quorum import Quorum, needs_quorum, quorum
+from scheduler.records import CHECK_IN_OPENS, Standing, meeting_record, member_since
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Attendance, AttendanceState, MemberStatus, Occurrence, OccurrenceStatus

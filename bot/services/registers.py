@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.i18n import Translator
 from bot.plan_view import audience_label
-from bot.render_secretary import state_label, yes_no
+from bot.render.plan import state_label, yes_no
 from bot.services.branch_year import BranchYear, audience_of
 from bot.services.inert import inert_cell
 from scheduler.records import MeetingRecord, Standing, meeting_record, member_since

@@ -6,7 +6,7 @@ answers engineer calls it after a tap to re-render the message being edited:
 
     with db.read() as session:
         view = build_reminder_view(session, occurrence_id=occ_id, member_id=me, now=now)
-    text = render_reminder.reminder_text(view, tr)
+    text = reminders.reminder_text(view, tr)  # bot.render.reminders
     markup = keyboards.reminder_keyboard(view, tr)
 
 For a group-chat message pass ``member_id=None``: the view then carries counts for the whole

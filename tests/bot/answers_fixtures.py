@@ -121,8 +121,9 @@ async def send_reminder(
     h: Harness, chat_id: int, occurrence_id: int, member_id: int | None
 ) -> int:
     """Send the real reminder message (engine's renderer) to a chat; return its message id."""
-    from bot import keyboards, render_reminder
+    from bot import keyboards
     from bot.i18n import translator
+    from bot.render import reminders as reminders_text
     from bot.services.reminders import build_reminder_view
 
     with h.db.read() as s:
@@ -133,7 +134,7 @@ async def send_reminder(
     tr = translator(view.locale, view.timezone)
     message = await h.app.bot.send_message(
         chat_id,
-        render_reminder.reminder_text(view, tr),
+        reminders_text.reminder_text(view, tr),
         reply_markup=keyboards.reminder_keyboard(view, tr),
     )
     return message.message_id

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from bot.buttons import button
-from bot.render_util import clip, fit, label
+from bot.render.text import clip, fit, label
 from bot.services.roster import parse_roster
 from storage.db import Database
 from storage.models import Attendance, Branch

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.i18n import translator
-from bot.render_members import roster_text
+from bot.render.members import roster_text
 from bot.services.members import RosterGroup, RosterLine, RosterView
 from scheduler.audience import in_audience
 from scheduler.occurrences import sync_occurrences

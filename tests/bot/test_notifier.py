@@ -11,8 +11,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.i18n import translator
 from bot.notifier import _outcome, nudge_text
 from bot.ratelimit import SendAborted
-from bot.render_digest import digest_messages, digest_text
-from bot.render_reminder import reminder_buttons, reminder_text
+from bot.render.digest import digest_messages, digest_text
+from bot.render.reminders import reminder_buttons, reminder_text
 from bot.services.reminders import GroupCounts, MemberState, ReminderView
 from scheduler.digest import Digest, DuesProgress, TalksProgress, Unreachable
 from scheduler.notify import Status
@@ -132,14 +132,14 @@ def test_dues_reminder_shows_the_amount_and_offers_i_paid() -> None:
     dues = view(item_kind="dues", title=Localized("党费缴纳日", "Dues day"))
     assert "¥12.50" in reminder_text(dues, tr)
     [[button]] = reminder_buttons(dues, tr)
-    assert button.label == "我已缴纳 ¥12.50" and button.data == "pd1:42"
+    assert button == ("我已缴纳 ¥12.50", "pd1:42")
     paid = view(item_kind="dues", state=MemberState(paid=True))
     assert reminder_buttons(paid, tr) == []
     group = view(item_kind="dues", member_id=None, state=None,
                  counts=GroupCounts(audience=10, attending=0, on_leave=0, checked_in=0, paid=4))  # fmt: skip
     assert "已缴纳：4/10 人" in reminder_text(group, tr)
-    [[generic]] = reminder_buttons(group, tr)
-    assert generic.label == "我已缴纳"
+    [[(generic, _data)]] = reminder_buttons(group, tr)
+    assert generic == "我已缴纳"
 
 
 def test_change_notice_says_moved_or_cancelled() -> None:
@@ -159,8 +159,8 @@ def test_every_button_fits_in_64_bytes_even_with_huge_ids() -> None:
     for kind in ("meeting", "dues", "talks"):
         v = view(item_kind=kind, occurrence_id=huge, now=START - dt.timedelta(minutes=10))
         for row in reminder_buttons(v, tr):
-            for b in row:
-                assert 1 <= len(b.data.encode()) <= 64
+            for _label, data in row:
+                assert 1 <= len(data.encode()) <= 64
 
 
 def test_no_buttons_once_check_in_has_closed() -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.i18n import translator
-from bot.render_overdue import overdue_text
+from bot.render.overdue import overdue_text
 from bot.services.charts import ChartData, chart_data, render_png
 from bot.services.nudges import NudgeError, nudge_group
 from bot.services.overdue import build_overdue

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bot.i18n import translator
-from bot.render_secretary import PAGE_LIMIT, page, plan_report_text
+from bot.render.plan import PAGE_LIMIT, page, plan_report_text
 from bot.services.plan_report import build_plan_report, period_bounds
 from scheduler.plan import default_plan
 from scheduler.recurrence import occurrences, zone

@@ -202,8 +202,8 @@ async def test_the_group_post_counts_check_ins_and_leave_then_check_in_is_presen
         harness, button("ci", w.meeting), user_id=SUN, chat_id=group_chat, message_id=message_id
     )
     # the group's edit is coalesced (group rate limit): render the group view it will show
-    from bot import render_reminder
     from bot.i18n import translator
+    from bot.render import reminders as reminders_text
     from bot.services.reminders import build_reminder_view
 
     with harness.db.read() as s:
@@ -211,7 +211,7 @@ async def test_the_group_post_counts_check_ins_and_leave_then_check_in_is_presen
             s, occurrence_id=w.meeting, member_id=None, now=harness.clock.now()
         )
     assert view is not None
-    shown = render_reminder.reminder_text(view, translator("en", "Asia/Shanghai"))
+    shown = reminders_text.reminder_text(view, translator("en", "Asia/Shanghai"))
     assert "Checked in: 1 of 7" in shown and "on leave: 0" in shown
     assert edits_of(harness, group_chat, message_id)
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from bot.i18n import translator
-from bot.render_reminder import reminder_buttons
+from bot.render.reminders import reminder_buttons
 from bot.services.reminders import MemberState, ReminderView
 from scheduler.plan import Localized
 
@@ -38,14 +38,14 @@ def _view(item_kind: str, now: dt.datetime, **kw: object) -> ReminderView:
 
 
 def _data(view: ReminderView) -> list[str]:
-    return [b.data for row in reminder_buttons(view, TR) for b in row]
+    return [data for row in reminder_buttons(view, TR) for _label, data in row]
 
 
 def test_dues_follow_up_three_days_later_still_has_the_pay_button() -> None:
     """People pay late: the follow-up to the unpaid must let them say they paid."""
     follow_up = _view("dues", DUES_DAY + dt.timedelta(days=3))
     assert _data(follow_up) == ["pd1:7"]
-    assert "12.50" in reminder_buttons(follow_up, TR)[0][0].label
+    assert "12.50" in reminder_buttons(follow_up, TR)[0][0][0]
 
 
 def test_paid_member_gets_no_pay_button() -> None:

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render_util import split_message
+from bot.render.text import split_message
 
 line_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=120

@@ -1,7 +1,9 @@
-"""Small pure helpers shared by renderers."""
+"""Small pure helpers shared by renderers: lengths Telegram accepts, keyboards, refusals."""
 
 from __future__ import annotations
 
+from bot.i18n import N_, Translator
+from bot.services.events import Refusal
 from bot.services.inert import visible
 
 MAX_TEXT = 4096  # Telegram's limit on a message text, in characters
@@ -74,3 +76,42 @@ def fit(text: str) -> str:
 def label(text: str) -> str:
     """A button label: one visible line of at most 64 characters."""
     return clip(visible(text), MAX_LABEL)
+
+
+# Rows of inline buttons as (label, callback data); `bot.keyboards.markup` makes Telegram
+# markup of them, so renderers stay free of Telegram.
+Keyboard = list[list[tuple[str, str]]]
+MAX_TOAST = 200
+
+REFUSALS: dict[Refusal, str] = {
+    Refusal.NOT_LINKED: N_(
+        "I don't know you yet. Ask your branch secretary for an invite link, "
+        "then open it to link your account."
+    ),
+    Refusal.UNKNOWN: N_("This button is no longer valid."),
+    Refusal.CANCELLED: N_("This event has been cancelled."),
+    Refusal.WRONG_KIND: N_("This button does not fit this event."),
+    Refusal.NOT_AUDIENCE: N_("This event is not one of yours, so nothing was recorded."),
+    Refusal.STARTED: N_("The event has already started: answers are closed."),
+    Refusal.ALREADY: N_("Already recorded."),
+    Refusal.LEAVE_PENDING: N_("You have already asked for leave from this event."),
+    Refusal.NOT_ALLOWED: N_("Sorry, this is not available to your role."),
+    Refusal.OWN_REQUEST: N_("You cannot decide your own leave request."),
+    Refusal.DECIDED: N_("This request has already been decided."),
+    Refusal.BAD_INPUT: N_("That is not a valid answer."),
+    Refusal.NO_AMOUNT: N_(
+        "Your approved monthly dues amount has not been set yet. Please ask the secretary."
+    ),
+    Refusal.NOT_A_LEADER: N_("Only party group leaders hand in talk records."),
+    Refusal.FUTURE: N_("That period has not begun yet."),
+}
+
+
+def toast(text: str) -> str:
+    """Cut a toast to Telegram's 200 characters (it is never the only copy of anything)."""
+    return text if len(text) <= MAX_TOAST else text[: MAX_TOAST - 1] + "…"
+
+
+def refusal_text(refusal: Refusal, tr: Translator) -> str:
+    """Why a tap wrote nothing."""
+    return tr.gettext(REFUSALS.get(refusal, REFUSALS[Refusal.UNKNOWN]))

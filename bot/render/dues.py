@@ -6,8 +6,7 @@ from decimal import Decimal
 
 from bot.buttons import button
 from bot.i18n import Translator
-from bot.render_answers import Keyboard, refusal_text
-from bot.render_util import clip
+from bot.render.text import Keyboard, clip, refusal_text
 from bot.services.dues import (
     AmountProposal,
     AmountSet,

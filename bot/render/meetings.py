@@ -7,46 +7,11 @@ turn them into Telegram markup. Toasts (answerCallbackQuery) are at most 200 cha
 from __future__ import annotations
 
 from bot.buttons import button
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
+from bot.render.text import Keyboard, refusal_text
 from bot.services.attendance import Answer
 from bot.services.events import Event, Refusal
 from bot.services.leave import Decision, LeaveRequest
-
-Keyboard = list[list[tuple[str, str]]]
-MAX_TOAST = 200
-
-REFUSALS: dict[Refusal, str] = {
-    Refusal.NOT_LINKED: N_(
-        "I don't know you yet. Ask your branch secretary for an invite link, "
-        "then open it to link your account."
-    ),
-    Refusal.UNKNOWN: N_("This button is no longer valid."),
-    Refusal.CANCELLED: N_("This event has been cancelled."),
-    Refusal.WRONG_KIND: N_("This button does not fit this event."),
-    Refusal.NOT_AUDIENCE: N_("This event is not one of yours, so nothing was recorded."),
-    Refusal.STARTED: N_("The event has already started: answers are closed."),
-    Refusal.ALREADY: N_("Already recorded."),
-    Refusal.LEAVE_PENDING: N_("You have already asked for leave from this event."),
-    Refusal.NOT_ALLOWED: N_("Sorry, this is not available to your role."),
-    Refusal.OWN_REQUEST: N_("You cannot decide your own leave request."),
-    Refusal.DECIDED: N_("This request has already been decided."),
-    Refusal.BAD_INPUT: N_("That is not a valid answer."),
-    Refusal.NO_AMOUNT: N_(
-        "Your approved monthly dues amount has not been set yet. Please ask the secretary."
-    ),
-    Refusal.NOT_A_LEADER: N_("Only party group leaders hand in talk records."),
-    Refusal.FUTURE: N_("That period has not begun yet."),
-}
-
-
-def toast(text: str) -> str:
-    """Cut a toast to Telegram's 200 characters (it is never the only copy of anything)."""
-    return text if len(text) <= MAX_TOAST else text[: MAX_TOAST - 1] + "…"
-
-
-def refusal_text(refusal: Refusal, tr: Translator) -> str:
-    """Why a tap wrote nothing."""
-    return tr.gettext(REFUSALS.get(refusal, REFUSALS[Refusal.UNKNOWN]))
 
 
 def title(event: Event, tr: Translator) -> str:

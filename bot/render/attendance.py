@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.buttons import button
 from bot.i18n import N_, Translator
-from bot.render_secretary import STATE_MARK, Keyboard, day_label, state_label
-from bot.render_util import clip
+from bot.render.plan import STATE_MARK, day_label, state_label
+from bot.render.text import Keyboard, clip
 from bot.services.attendance_admin import EventChoice, Roster, RosterLine
 from bot.services.changes import ChangeResult
 from scheduler.quorum import Quorum

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.buttons import button
 from bot.i18n import N_, Translator
-from bot.render_secretary import Keyboard, grouped, pager
+from bot.render.plan import grouped, pager
+from bot.render.text import Keyboard
 from bot.services.nudges import NudgeResult
 from bot.services.overdue import DuesLag, Month, OverdueReport
 from storage.sorting import natural_key

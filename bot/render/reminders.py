@@ -8,23 +8,12 @@ dispatcher's notifier and, after a tap, by the answers feature to edit the messa
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from bot.buttons import button
 from bot.i18n import Translator
+from bot.render.text import Keyboard
 from bot.services.reminders import ReminderView
-from storage.models import AttendanceState
-
-CHECK_IN_OPENS = dt.timedelta(minutes=30)  # from 30 minutes before the start...
-CHECK_IN_CLOSES = dt.timedelta(hours=2)  # ...until 2 hours after
-
-
-@dataclass(frozen=True)
-class ButtonSpec:
-    """One inline button: its label and callback data (at most 64 bytes)."""
-
-    label: str
-    data: str
+from scheduler.records import CHECK_IN_CLOSES
 
 
 def reminder_text(view: ReminderView, tr: Translator) -> str:
@@ -158,18 +147,18 @@ def _meeting_state(view: ReminderView, tr: Translator) -> str:
     if state.checked_in_at is not None:
         return _("You checked in at {time}.").format(time=tr.clock(state.checked_in_at))
     match state.attendance:
-        case AttendanceState.ATTENDING.value:
+        case "attending":
             return _("Your answer: attending.")
-        case AttendanceState.LEAVE_REQUESTED.value:
+        case "leave_requested":
             return _("Your answer: leave requested, waiting for approval.")
-        case AttendanceState.LEAVE_APPROVED.value:
+        case "leave_approved":
             return _("Your answer: leave approved.")
-        case AttendanceState.LEAVE_DECLINED.value:
+        case "leave_declined":
             return _("Your leave request was declined; please attend.")
     return _("Please tell us whether you will attend.")
 
 
-def reminder_buttons(view: ReminderView, tr: Translator) -> list[list[ButtonSpec]]:
+def reminder_buttons(view: ReminderView, tr: Translator) -> Keyboard:
     """The inline buttons of a reminder (rows), empty when there is nothing left to do."""
     if view.cancelled:
         return []
@@ -178,11 +167,11 @@ def reminder_buttons(view: ReminderView, tr: Translator) -> list[list[ButtonSpec
         case "meeting":
             if view.now >= view.starts_at + CHECK_IN_CLOSES:
                 return []  # the meeting is over; dues and talk records may still come late
-            attend = ButtonSpec(tr.pgettext("button", "Attend"), button("at", occ))
-            leave = ButtonSpec(tr.pgettext("button", "Request leave"), button("lv", occ))
+            attend = (tr.pgettext("button", "Attend"), button("at", occ))
+            leave = (tr.pgettext("button", "Request leave"), button("lv", occ))
             rows = [[attend, leave]]
             if view.on_event_day:
-                rows.append([ButtonSpec(tr.pgettext("button", "Check in"), button("ci", occ))])
+                rows.append([(tr.pgettext("button", "Check in"), button("ci", occ))])
             return rows
         case "dues":
             if view.state is not None and view.state.paid:
@@ -193,9 +182,9 @@ def reminder_buttons(view: ReminderView, tr: Translator) -> list[list[ButtonSpec
                 )
             else:
                 label = tr.pgettext("button", "I paid")
-            return [[ButtonSpec(label, button("pd", occ))]]
+            return [[(label, button("pd", occ))]]
         case "talks":
             if view.state is not None and view.state.talks_done:
                 return []
-            return [[ButtonSpec(tr.pgettext("button", "Hand in talk records"), button("tk", occ))]]
+            return [[(tr.pgettext("button", "Hand in talk records"), button("tk", occ))]]
     return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.buttons import button
 from bot.i18n import Translator
-from bot.render_answers import Keyboard, refusal_text
+from bot.render.text import Keyboard, refusal_text
 from bot.services import talks
 from bot.services.events import Refusal
 from bot.services.talks import Quarter, TalksState

@@ -19,7 +19,6 @@ from bot.services.members import (
     RosterLine,
     RosterView,
 )
-from storage.models import DeliveryMode
 
 
 def role_label(role: str | None, tr: Translator) -> str:
@@ -251,9 +250,9 @@ def bind_notice(outcome: BindOutcome, chat_title: str, tr: Translator) -> str:
 def delivery_text(mode: str, tr: Translator) -> str:
     """Where the branch's reminders go now."""
     _ = tr.gettext
-    if mode == DeliveryMode.GROUP.value:
+    if mode == "group":
         return _("Reminders go to this group chat only (meetings, dues, talk records).")
-    if mode == DeliveryMode.BOTH.value:
+    if mode == "both":
         return _("Reminders go to this group chat and to each member privately.")
     return _("Reminders go to each member privately; nothing is posted in the group chat.")
 

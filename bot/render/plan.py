@@ -13,23 +13,21 @@ from typing import TypeVar
 from bot.buttons import button
 from bot.i18n import Translator
 from bot.plan_view import audience_label
-from bot.render_util import split_message
+from bot.render.text import Keyboard, split_message
 from bot.services.plan_report import PlanEntry, PlanReport
 from scheduler.records import NOT_REACHABLE
-from storage.models import AttendanceState
 from storage.sorting import natural_key
 
-Keyboard = list[list[tuple[str, str]]]
 PAGE_LIMIT = 4000
 _T = TypeVar("_T")
 
 STATE_MARK = {
-    AttendanceState.ATTENDING.value: "🙋",
-    AttendanceState.LEAVE_REQUESTED.value: "📝",
-    AttendanceState.LEAVE_APPROVED.value: "🟡",
-    AttendanceState.LEAVE_DECLINED.value: "⛔",
-    AttendanceState.PRESENT.value: "✅",
-    AttendanceState.ABSENT.value: "❌",
+    "attending": "🙋",
+    "leave_requested": "📝",
+    "leave_approved": "🟡",
+    "leave_declined": "⛔",
+    "present": "✅",
+    "absent": "❌",
     NOT_REACHABLE: "📵",
 }
 
@@ -39,15 +37,15 @@ def state_label(state: str | None, tr: Translator) -> str:
     match state:
         case None:
             return tr.pgettext("answer", "no answer")
-        case AttendanceState.ATTENDING:
+        case "attending":
             return tr.pgettext("answer", "attending")
-        case AttendanceState.LEAVE_REQUESTED:
+        case "leave_requested":
             return tr.pgettext("answer", "leave requested")
-        case AttendanceState.LEAVE_APPROVED:
+        case "leave_approved":
             return tr.pgettext("answer", "on leave")
-        case AttendanceState.LEAVE_DECLINED:
+        case "leave_declined":
             return tr.pgettext("answer", "leave declined")
-        case AttendanceState.PRESENT:
+        case "present":
             return tr.pgettext("answer", "present")
         case "not_reachable":
             return tr.pgettext("answer", "not reachable yet")

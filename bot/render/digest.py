@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.i18n import Translator
-from bot.render_util import split_message
+from bot.render.attendance import quorum_lines
+from bot.render.text import split_message
+from bot.services.digest_now import DigestNow
 from scheduler.digest import Digest, MeetingTally, Unreachable, UpcomingEvent
 
 
@@ -131,3 +133,20 @@ def _person(person: Unreachable, tr: Translator) -> str:
         reason=reason_label(person.reason, tr),
         day=tr.short_day(tr.local(person.since).date()),
     )
+
+
+def quorum_warning_lines(view: DigestNow, tr: Translator) -> list[str]:
+    """One block per general members' meeting of the next three days short of its quorum."""
+    _ = tr.gettext
+    lines: list[str] = []
+    for warning in view.quorum:
+        lines += ["", _("⚠ Quorum at risk: {title} on {when} (#{id})").format(
+            title=warning.title.get(tr.locale_name), when=tr.when(warning.starts_at),
+            id=warning.occurrence_id)]  # fmt: skip
+        lines += quorum_lines(warning.quorum, tr)
+    return lines
+
+
+def digest_with_quorum(view: DigestNow, tr: Translator) -> str:
+    """The weekly digest for the reader, then the quorum warnings."""
+    return "\n".join([digest_text(view.digest, tr), *quorum_warning_lines(view, tr)])
