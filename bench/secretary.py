@@ -41,7 +41,8 @@ from bot.services.export import export_branch
 from bot.services.overdue import build_overdue
 from bot.services.plan_report import build_plan_report
 from scheduler.audience import in_audience
-from scheduler.occurrences import plan_for, sync_occurrences
+from scheduler.occurrences import sync_occurrences
+from scheduler.plan import branch_plan
 from storage.db import Database
 from storage.models import (
     Attendance,
@@ -79,7 +80,7 @@ def seed_branch(db: Database, number: int, members: int) -> int:
         s.flush()
         rows = [_member(branch.id, number, i, groups[i % GROUPS].id or 0) for i in range(members)]
         s.execute(insert(Member), rows)
-        occs = sync_occurrences(s, branch, year=2026, now=CREATED, plan=plan_for(branch))
+        occs = sync_occurrences(s, branch, year=2026, now=CREATED, plan=branch_plan(branch))
         roster = s.exec(select(Member).where(Member.branch_id == branch.id)).all()
         _history(s, branch, occs, roster, groups)
         return branch.id
@@ -107,7 +108,7 @@ def _member(branch_id: int, number: int, i: int, group_id: int) -> dict[str, Any
 def _history(
     s: Any, branch: Branch, occs: list[Occurrence], roster: Any, groups: list[Any]
 ) -> None:
-    plan = plan_for(branch)
+    plan = branch_plan(branch)
     items = {item.id: item for item in plan.items}
     answers, payments = [], []
     for occ in occs:

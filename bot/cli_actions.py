@@ -19,8 +19,8 @@ from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.holidays import flag_holidays
 from scheduler.ics import plan_to_ics
-from scheduler.occurrences import changed_occurrences, plan_for
-from scheduler.plan import Plan, PlanError, default_plan, load_plan, parse_plan
+from scheduler.occurrences import changed_occurrences
+from scheduler.plan import Plan, PlanError, branch_plan, default_plan, load_plan, parse_plan
 from scheduler.records import branch_start
 from scheduler.recurrence import occurrences, zone
 from storage import repositories as repo
@@ -189,7 +189,7 @@ def _plan_context(args: argparse.Namespace, env: Env) -> tuple[Plan, Translator,
     db = env.database()
     with db.read() as session:
         branch = _branch(session, args.branch)
-        return plan_for(branch), translator(branch.locale, branch.timezone), branch.name
+        return branch_plan(branch), translator(branch.locale, branch.timezone), branch.name
 
 
 def _branch(session: Session, name: str) -> Branch:

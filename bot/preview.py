@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from bot.i18n import translator
 from scheduler.occurrences import sync_occurrences
+from scheduler.plan import branch_plan
 from scheduler.recurrence import local_to_utc, zone
-from scheduler.sweep import branch_plan, load_facts, preview_lines
+from scheduler.sweep import load_facts, preview_lines
 from storage import repositories as repo
 from storage.db import Database
 

@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
 from scheduler.due import local_day
-from scheduler.plan import Localized, Plan, PlanItem
+from scheduler.kinds import ItemKind
+from scheduler.plan import Localized, Plan, PlanItem, branch_plan
 from scheduler.records import branch_start_instant, count, meeting_record, member_since
-from scheduler.sweep import branch_plan
 from storage.models import (
     Attendance,
     Branch,
@@ -220,7 +220,7 @@ def _attendance(facts: DigestFacts, items: Mapping[str, PlanItem]) -> tuple[Meet
     tallies = []
     for occ in facts.occurrences:
         item = items.get(occ.item_id)
-        if item is None or item.kind != "meeting" or occ.starts_at >= facts.now:
+        if item is None or item.kind != ItemKind.MEETING or occ.starts_at >= facts.now:
             continue
         if occ.status == OccurrenceStatus.CANCELLED.value or occ.id is None:
             continue

@@ -45,11 +45,12 @@ from sqlmodel import col, select
 
 from scheduler import ledger
 from scheduler.due import SUPERSEDED, PlannedReminder, local_day
+from scheduler.kinds import ItemKind
 from scheduler.ledger import AMBIGUOUS, MIGRATED, Claimed, NewRow, Settle
 from scheduler.notify import Kind, Notifier, Outcome, Outgoing, Status
 from scheduler.occurrences import sync_occurrences
-from scheduler.plan import PlanError
-from scheduler.sweep import branch_plan, due_now, load_facts, rule_span
+from scheduler.plan import PlanError, branch_plan
+from scheduler.sweep import due_now, load_facts, rule_span
 from storage.db import Database
 from storage.models import Branch, DeliveryStatus, Member, Occurrence, OccurrenceStatus
 
@@ -590,7 +591,7 @@ def _unwanted(c: Claimed, occ: _Occ | None, member: _Who | None, now: dt.datetim
     if occ is None or occ.status == OccurrenceStatus.CANCELLED.value:
         return "the event was cancelled"
     # A meeting's reminders are worth sending until it starts, wherever it was moved to.
-    if c.payload.get("item_kind") == "meeting":
+    if c.payload.get("item_kind") == ItemKind.MEETING:
         expires: dt.datetime | None = occ.starts_at
     else:
         raw = c.payload.get("expires_at")

@@ -30,9 +30,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, assert_never
 
 from scheduler.audience import GROUP_CHAT_AUDIENCES, LEADERSHIP, in_audience
+from scheduler.kinds import SPECS, ItemKind, quarter_of
 from scheduler.notify import Kind
 from scheduler.plan import Plan, PlanItem, ReminderRule
 from scheduler.recurrence import local_to_utc, to_local, zone
@@ -114,6 +115,7 @@ class Acted:
     paid: Collection[tuple[int, int, int]] = frozenset()  # (member, year, month)
     talks: Collection[tuple[int, int, int]] = frozenset()  # (group, year, quarter)
     answers: Mapping[tuple[int, int], str] = field(default_factory=dict)  # (occ, member)->state
+    check_ins: Mapping[tuple[int, int], dt.datetime] = field(default_factory=dict)  # (occ, member)
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,8 @@ class Slot:
     expires_at: dt.datetime
 
     @property
-    def kind(self) -> str:
-        """The plan item's kind (meeting, dues, talks, paperwork)."""
+    def kind(self) -> ItemKind:
+        """The plan item's kind."""
         return self.item.kind
 
 
@@ -192,7 +194,7 @@ def reminder_slots(
         for index, rule in enumerate(item.reminders):
             rule_day = day + dt.timedelta(days=rule.offset_days)
             at = local_to_utc(rule_day, rule.at, tz)
-            if item.kind == "meeting":
+            if SPECS[item.kind].is_event:
                 expires = occ.starts_at
             else:
                 last_day = max(day, rule_day)
@@ -206,20 +208,32 @@ def reminder_slots(
 def _pending(slot: Slot, member: MemberFacts, acted: Acted) -> bool:
     """Whether `member` still needs this slot's reminder."""
     occ = slot.occurrence
-    if slot.kind == "meeting":
+    if slot.kind == ItemKind.MEETING:
         state = acted.answers.get((occ.id, member.id))
         if state == AttendanceState.LEAVE_APPROVED.value:
             return False
         return not (slot.rule.only_pending and state in _ANSWERED)
     if not slot.rule.only_pending:
         return True
+    return not has_acted(slot.kind, occ, member, acted)
+
+
+def has_acted(kind: ItemKind, occ: OccurrenceFacts, member: MemberFacts, acted: Acted) -> bool:
+    """Whether `member` has done what an occurrence of `kind` asks (the rows in `acted`)."""
     day = occ.planned_day
-    if slot.kind == "dues":
-        return (member.id, day.year, day.month) not in acted.paid
-    if slot.kind == "talks":
-        quarter = (day.month - 1) // 3 + 1
-        return member.group_id is None or (member.group_id, day.year, quarter) not in acted.talks
-    return True  # paperwork: nothing records it, so everyone in the audience is reminded
+    match kind:
+        case ItemKind.MEETING:
+            return acted.answers.get((occ.id, member.id)) in _ANSWERED
+        case ItemKind.DUES:
+            return (member.id, day.year, day.month) in acted.paid
+        case ItemKind.TALKS:
+            return (
+                member.group_id is not None and (member.group_id, *quarter_of(day)) in acted.talks
+            )
+        case ItemKind.PAPERWORK:
+            return False  # nothing records it, so everyone in the audience is reminded
+        case _:
+            assert_never(kind)
 
 
 def slot_audience(

@@ -8,17 +8,10 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from scheduler.ics import Change
-from scheduler.plan import Plan, default_plan, parse_plan
+from scheduler.plan import Plan, branch_plan
 from scheduler.records import branch_start
 from scheduler.recurrence import occurrences, zone
 from storage.models import Branch, Occurrence, OccurrenceStatus
-
-
-def plan_for(branch: Branch) -> Plan:
-    """The branch's own plan, or the default annual plan."""
-    if branch.plan_toml:
-        return parse_plan(branch.plan_toml, source=f"plan of branch {branch.name!r}")
-    return default_plan()
 
 
 def sync_occurrences(
@@ -31,7 +24,7 @@ def sync_occurrences(
     before the branch's start is materialised: the branch did not exist for it.
     """
     assert branch.id is not None
-    plan = plan or plan_for(branch)
+    plan = plan or branch_plan(branch)
     tz = zone(branch.timezone)
     start = branch_start(branch)
     existing = {(o.item_id, o.key): o for o in list_year(session, branch_id=branch.id, year=year)}

@@ -15,11 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import holidays
 
-KINDS = ("meeting", "dues", "talks", "paperwork")
+from scheduler.kinds import SPECS, ItemKind
+from scheduler.kinds import ReminderRule as ReminderRule
+
+KINDS = tuple(kind.value for kind in ItemKind)
 # leading_cadres resolves to the same roles as committee (committee members and the secretary).
 AUDIENCES = ("all", "committee", "groups", "group_leaders", "leading_cadres")
 LOCALES = ("zh_CN", "en")
@@ -71,15 +74,6 @@ class Localized:
 
 
 @dataclass(frozen=True)
-class ReminderRule:
-    """When to remind, relative to the occurrence's local day."""
-
-    offset_days: int
-    at: dt.time
-    only_pending: bool = False
-
-
-@dataclass(frozen=True)
 class Rhythm:
     """Which days of a year an item falls on."""
 
@@ -107,7 +101,7 @@ class PlanItem:
     """One recurring duty of the branch: a meeting, dues day, talk round or paperwork."""
 
     id: str
-    kind: str
+    kind: ItemKind
     audience: str
     title: Localized
     rhythm: Rhythm
@@ -142,18 +136,9 @@ class Plan:
         raise KeyError(item_id)
 
 
-def _rules(*rules: tuple[int, str, bool]) -> tuple[ReminderRule, ...]:
-    return tuple(
-        ReminderRule(off, dt.time.fromisoformat(at), pending) for off, at, pending in rules
-    )
-
-
-DEFAULT_REMINDERS: Mapping[str, tuple[ReminderRule, ...]] = MappingProxyType({
-    "meeting": _rules((-3, "09:00", False), (0, "08:00", False)),
-    "dues": _rules((0, "09:00", False), (3, "09:00", True)),
-    "talks": _rules((-14, "09:00", True), (0, "09:00", True)),
-    "paperwork": _rules((-14, "09:00", True), (0, "09:00", True)),
-})  # fmt: skip
+DEFAULT_REMINDERS: Mapping[str, tuple[ReminderRule, ...]] = MappingProxyType(
+    {kind.value: spec.default_reminders for kind, spec in SPECS.items()}
+)
 
 
 @dataclass(frozen=True)
@@ -268,9 +253,9 @@ def _item(source: str, number: int, raw: object) -> PlanItem:
     table = where.table(raw, None, _ITEM_KEYS, _ITEM_REQUIRED)
     if not isinstance(table["id"], str) or not _ID.fullmatch(table["id"]):
         where.fail("id", "must be 1-32 characters from a-z, 0-9, '_' and '-'")
-    kind = where.choice(table["kind"], "kind", KINDS)
+    kind = ItemKind(where.choice(table["kind"], "kind", KINDS))
     duration = where.integer(table.get("duration_minutes", 0), "duration_minutes", 0, 24 * 60)
-    if kind == "meeting" and duration == 0:
+    if SPECS[kind].is_event and duration == 0:
         where.fail("duration_minutes", "a meeting needs a duration of at least 1 minute")
     rhythm = _rhythm(where, table["rhythm"])
     reminders = DEFAULT_REMINDERS[kind]
@@ -395,3 +380,29 @@ def load_plan(path: str | Path) -> Plan:
 def default_plan() -> Plan:
     """Return the shipped default plan (parsed once)."""
     return load_plan(DEFAULT_PLAN_PATH)
+
+
+@functools.lru_cache(maxsize=64)
+def _branch_plan(text: str, branch_name: str) -> Plan:
+    return parse_plan(text, source=f"plan of branch {branch_name!r}")
+
+
+def plan_from(plan_toml: str | None, branch_name: str) -> Plan:
+    """A branch's plan from its stored text (parsed once per distinct text), or the default.
+
+    The one plan cache: the reminder engine, the occurrence sync and every tap use it.
+    """
+    return _branch_plan(plan_toml, branch_name) if plan_toml else default_plan()
+
+
+class _HasPlan(Protocol):
+    @property
+    def plan_toml(self) -> str | None: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def branch_plan(branch: _HasPlan) -> Plan:
+    """A branch's own plan (parsed once per distinct text), or the default plan."""
+    return plan_from(branch.plan_toml, branch.name)

@@ -36,6 +36,7 @@ from typing import Protocol
 
 import pytz
 
+from scheduler.kinds import ItemKind
 from scheduler.plan import Plan
 from scheduler.recurrence import item_dates, local_to_utc, to_local, zone
 from storage.models import AttendanceState, Branch, Member
@@ -251,7 +252,7 @@ def dues_months(
     A month is due once its dues day (the plan's first `dues` item) has begun. Without a
     dues item, a month is due once it has begun.
     """
-    items = [i for i in plan.items if i.kind == "dues"]
+    items = [i for i in plan.items if i.kind == ItemKind.DUES]
     found: list[DuesMonth] = []
     for year in sorted(years):
         if items:

@@ -8,15 +8,14 @@ handful of round trips as one over 10.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from scheduler.acted import load_acted
 from scheduler.due import (
     Acted,
     BranchFacts,
@@ -31,25 +30,16 @@ from scheduler.due import (
     planned_reminders,
     reminder_slots,
 )
+from scheduler.kinds import ItemKind
 from scheduler.ledger import existing_keys
-from scheduler.plan import Plan, default_plan, parse_plan
+from scheduler.plan import Plan, branch_plan
 from scheduler.quorum_watch import quorum_warnings
-from storage.models import Attendance, Branch, DuesPayment, Member, Occurrence, TalkRecord
+from storage.models import Branch, Member, Occurrence
 
 _MARGIN = dt.timedelta(days=2)  # zone offsets and a rule's local time, with room to spare
 
 
 QUORUM_LOOKAHEAD = dt.timedelta(hours=6)  # how far ahead the next quorum warning is looked for
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(text: str, name: str) -> Plan:
-    return parse_plan(text, source=f"plan of branch {name!r}")
-
-
-def branch_plan(branch: Branch) -> Plan:
-    """The branch's own plan (parsed once per text) or the default plan."""
-    return _parse(branch.plan_toml, branch.name) if branch.plan_toml else default_plan()
 
 
 def rule_span(plan: Plan) -> tuple[int, int]:
@@ -108,7 +98,7 @@ def load_facts(
         )
     ).all()
     kinds = {(v.facts.id, item.id): item.kind for v in views for item in v.plan.items}
-    by_kind: dict[str, list[OccurrenceFacts]] = defaultdict(list)
+    by_kind: list[tuple[ItemKind, OccurrenceFacts]] = []
     for row in occ_rows:
         assert row.id is not None
         occ = OccurrenceFacts(
@@ -120,9 +110,11 @@ def load_facts(
             status=row.status,
         )
         facts.occurrences.setdefault(row.branch_id, []).append(occ)
-        by_kind[kinds.get((row.branch_id, row.item_id), "")].append(occ)
+        kind = kinds.get((row.branch_id, row.item_id))
+        if kind is not None:  # an item the plan no longer has gets no reminders
+            by_kind.append((kind, occ))
     facts.members = _members(session, ids)
-    facts.acted = _acted(session, by_kind)
+    facts.acted = load_acted(session, by_kind)
     return facts
 
 
@@ -144,40 +136,6 @@ def _members(session: Session, branch_ids: Sequence[int]) -> dict[int, list[Memb
     for members in found.values():
         members.sort(key=lambda m: m.id)
     return found
-
-
-def _acted(session: Session, by_kind: dict[str, list[OccurrenceFacts]]) -> Acted:
-    months = {(o.planned_day.year, o.planned_day.month) for o in by_kind.get("dues", [])}
-    quarters = {
-        (o.planned_day.year, (o.planned_day.month - 1) // 3 + 1) for o in by_kind.get("talks", [])
-    }
-    meetings = [o.id for o in by_kind.get("meeting", [])]
-    paid: set[tuple[int, int, int]] = set()
-    if months:
-        stmt = select(DuesPayment.member_id, DuesPayment.year, DuesPayment.month).where(
-            or_(
-                *(and_(col(DuesPayment.year) == y, col(DuesPayment.month) == m) for y, m in months)
-            )
-        )
-        paid = {(m, y, mo) for m, y, mo in session.exec(stmt)}
-    talks: set[tuple[int, int, int]] = set()
-    if quarters:
-        stmt2 = select(TalkRecord.group_id, TalkRecord.year, TalkRecord.quarter).where(
-            or_(
-                *(
-                    and_(col(TalkRecord.year) == y, col(TalkRecord.quarter) == q)
-                    for y, q in quarters
-                )
-            )
-        )
-        talks = {(g, y, q) for g, y, q in session.exec(stmt2)}
-    answers: dict[tuple[int, int], str] = {}
-    if meetings:
-        stmt3 = select(Attendance.occurrence_id, Attendance.member_id, Attendance.state).where(
-            col(Attendance.occurrence_id).in_(meetings)
-        )
-        answers = {(o, m): s for o, m, s in session.exec(stmt3)}
-    return Acted(paid=paid, talks=talks, answers=answers)
 
 
 @dataclass

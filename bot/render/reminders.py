@@ -8,11 +8,13 @@ dispatcher's notifier and, after a tap, by the answers feature to edit the messa
 from __future__ import annotations
 
 import datetime as dt
+from typing import assert_never
 
 from bot.buttons import button
 from bot.i18n import Translator
 from bot.render.text import Keyboard
-from bot.services.reminders import ReminderView
+from bot.services.reminders import GroupCounts, ReminderView
+from scheduler.kinds import SPECS, ItemKind, Period
 from scheduler.records import CHECK_IN_CLOSES
 
 
@@ -48,7 +50,7 @@ def change_text(view: ReminderView, tr: Translator) -> str:
 def catch_up_line(view: ReminderView, tr: Translator) -> str:
     """'Sent late' with how long is left, e.g. 'It starts in 2 hours.'."""
     _ = tr.gettext
-    if view.item_kind != "meeting":
+    if not SPECS[view.item_kind].is_event:
         return _("This reminder comes late: the bot was offline at its time.")
     left = view.until_start
     return _("This reminder comes late (the bot was offline): {event} starts in {left}.").format(
@@ -71,25 +73,28 @@ def duration(delta: dt.timedelta, tr: Translator) -> str:
 def _headline(view: ReminderView, tr: Translator) -> str:
     _ = tr.gettext
     title = view.title.get(tr.locale_name)
-    match view.item_kind:
-        case "meeting":
+    period = SPECS[view.item_kind].period
+    match period:
+        case Period.EVENT:
             return _("Reminder: {title}").format(title=title)
-        case "dues":
+        case Period.MONTH:
             year, month = view.dues_month
             return _("Reminder: {title} ({month})").format(
                 title=title, month=tr.month_name(year, month)
             )
-        case _:
+        case Period.QUARTER:
             year, quarter = view.quarter
             return _("Reminder: {title} (Q{quarter} {year})").format(
                 title=title, quarter=quarter, year=year
             )
+        case _:
+            assert_never(period)
 
 
 def _details(view: ReminderView, tr: Translator) -> list[str]:
     _ = tr.gettext
     lines = []
-    if view.item_kind == "meeting":
+    if SPECS[view.item_kind].is_event:
         lines.append(
             _("When: {day} {start}–{end}").format(
                 day=tr.day(tr.local(view.starts_at).date()),
@@ -99,7 +104,7 @@ def _details(view: ReminderView, tr: Translator) -> list[str]:
         )
     else:
         lines.append(_("Deadline: {day}").format(day=tr.day(tr.local(view.starts_at).date())))
-    if view.item_kind == "dues" and view.dues_amount is not None:
+    if view.item_kind == ItemKind.DUES and view.dues_amount is not None:
         lines.append(
             _("Your approved monthly dues: {amount}").format(amount=tr.money(view.dues_amount))
         )
@@ -109,12 +114,33 @@ def _details(view: ReminderView, tr: Translator) -> list[str]:
 
 
 def _state_lines(view: ReminderView, tr: Translator) -> list[str]:
-    _ = tr.gettext
     if view.counts is not None:
-        c = view.counts
-        if view.item_kind == "dues":
-            return [_("Paid so far: {paid} of {total}.").format(paid=c.paid, total=c.audience)]
-        if view.item_kind == "meeting":
+        return _group_lines(view, view.counts, tr)
+    if view.state is None:
+        return []
+    _ = tr.gettext
+    state = view.state
+    kind = view.item_kind
+    match kind:
+        case ItemKind.MEETING:
+            return [_meeting_state(view, tr)]
+        case ItemKind.DUES:
+            return [_("You have paid this month's dues.") if state.paid else _("Not paid yet.")]
+        case ItemKind.TALKS:
+            done = _("Your party group has handed in its talk records for this quarter.")
+            return [done if state.talks_done else _("Not handed in yet.")]
+        case ItemKind.PAPERWORK:
+            return []  # nothing records it
+        case _:
+            assert_never(kind)
+
+
+def _group_lines(view: ReminderView, c: GroupCounts, tr: Translator) -> list[str]:
+    """How the whole audience stands, for the one message in the group chat."""
+    _ = tr.gettext
+    kind = view.item_kind
+    match kind:
+        case ItemKind.MEETING:
             lines = [
                 _("Attending: {attending} of {total}; on leave: {leave}.").format(
                     attending=c.attending, total=c.audience, leave=c.on_leave
@@ -125,19 +151,12 @@ def _state_lines(view: ReminderView, tr: Translator) -> list[str]:
                     _("Checked in: {n} of {total}.").format(n=c.checked_in, total=c.audience)
                 )
             return lines
-        return []
-    state = view.state
-    if state is None:
-        return []
-    match view.item_kind:
-        case "meeting":
-            return [_meeting_state(view, tr)]
-        case "dues":
-            return [_("You have paid this month's dues.") if state.paid else _("Not paid yet.")]
-        case "talks":
-            done = _("Your party group has handed in its talk records for this quarter.")
-            return [done if state.talks_done else _("Not handed in yet.")]
-    return []
+        case ItemKind.DUES:
+            return [_("Paid so far: {paid} of {total}.").format(paid=c.paid, total=c.audience)]
+        case ItemKind.TALKS | ItemKind.PAPERWORK:
+            return []  # talk records are per party group, paperwork is not recorded
+        case _:
+            assert_never(kind)
 
 
 def _meeting_state(view: ReminderView, tr: Translator) -> str:
@@ -163,8 +182,9 @@ def reminder_buttons(view: ReminderView, tr: Translator) -> Keyboard:
     if view.cancelled:
         return []
     occ = view.occurrence_id
-    match view.item_kind:
-        case "meeting":
+    kind = view.item_kind
+    match kind:
+        case ItemKind.MEETING:
             if view.now >= view.starts_at + CHECK_IN_CLOSES:
                 return []  # the meeting is over; dues and talk records may still come late
             attend = (tr.pgettext("button", "Attend"), button("at", occ))
@@ -173,7 +193,7 @@ def reminder_buttons(view: ReminderView, tr: Translator) -> Keyboard:
             if view.on_event_day:
                 rows.append([(tr.pgettext("button", "Check in"), button("ci", occ))])
             return rows
-        case "dues":
+        case ItemKind.DUES:
             if view.state is not None and view.state.paid:
                 return []
             if view.dues_amount is not None and view.counts is None:
@@ -183,8 +203,11 @@ def reminder_buttons(view: ReminderView, tr: Translator) -> Keyboard:
             else:
                 label = tr.pgettext("button", "I paid")
             return [[(label, button("pd", occ))]]
-        case "talks":
+        case ItemKind.TALKS:
             if view.state is not None and view.state.talks_done:
                 return []
             return [[(tr.pgettext("button", "Hand in talk records"), button("tk", occ))]]
-    return []
+        case ItemKind.PAPERWORK:
+            return []  # handed in on paper
+        case _:
+            assert_never(kind)

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
+from bot.services.events import Event, Presser, Refusal, tap_target
 from bot.services.upsert import insert_ignore
 from scheduler.audience import in_audience
+from scheduler.kinds import ItemKind
+from scheduler.plan import branch_plan
 from scheduler.records import (
     CHECK_IN_OPENS,
     check_in_closes,
@@ -40,7 +42,7 @@ from storage.models import (
 )
 
 MAX_NOTE = 500
-MEETING = "meeting"
+MEETING = ItemKind.MEETING
 _EXCUSED = (AttendanceState.LEAVE_REQUESTED.value, AttendanceState.LEAVE_APPROVED.value)
 
 
@@ -260,7 +262,7 @@ def absences(
     branch = session.get(Branch, branch_id)
     if branch is None:
         return []
-    plan = plan_of(branch)
+    plan = branch_plan(branch)
     kinds = {item.id: item for item in plan.items if item.kind == MEETING}
     occs = session.exec(
         select(Occurrence).where(

@@ -19,6 +19,7 @@ from bot.services.branch_year import (
 from bot.services.changes import ChangeError, EventRef, find_occurrence
 from bot.services.plan_report import attendance_by_occurrence
 from bot.services.upsert import insert_ignore
+from scheduler.kinds import ItemKind
 from scheduler.plan import Localized
 from scheduler.quorum import Quorum, needs_quorum, quorum
 from scheduler.records import CHECK_IN_OPENS, Standing, meeting_record, member_since
@@ -90,7 +91,7 @@ def list_events(db: Database, *, branch_id: int, now: dt.datetime) -> list[Event
         for year in sorted({(now - PICK_WINDOW).year, ctx.year, (now + PICK_WINDOW).year}):
             ensure_year(session, ctx, year)
         rows = occurrences_between(session, branch_id, now - PICK_WINDOW, now + PICK_WINDOW)
-    meetings = [o for o in rows if (item := ctx.item(o.item_id)) and item.kind == "meeting"]
+    meetings = [o for o in rows if (item := ctx.item(o.item_id)) and item.kind == ItemKind.MEETING]
     nearest = sorted(meetings, key=lambda o: abs(o.starts_at - now))[:PICK_LIMIT]
     return [
         EventChoice(o.id or 0, _title(ctx, o), o.starts_at, o.status == OccurrenceStatus.CANCELLED)

@@ -14,8 +14,8 @@ import pytz
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
-from scheduler.occurrences import plan_for, sync_occurrences
-from scheduler.plan import Plan, PlanItem
+from scheduler.occurrences import sync_occurrences
+from scheduler.plan import Plan, PlanItem, branch_plan
 from scheduler.records import branch_start_instant
 from scheduler.recurrence import local_to_utc, to_local, zone
 from storage import repositories as repo
@@ -73,7 +73,7 @@ def load_branch(session: Session, branch_id: int, *, now: dt.datetime) -> Branch
     branch = repo.get_branch(session, branch_id)
     if branch is None:
         raise NoSuchBranch(branch_id)
-    return BranchYear(branch=branch, plan=plan_for(branch), tz=zone(branch.timezone), now=now)
+    return BranchYear(branch=branch, plan=branch_plan(branch), tz=zone(branch.timezone), now=now)
 
 
 def ensure_year(session: Session, ctx: BranchYear, year: int) -> list[Occurrence]:

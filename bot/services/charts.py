@@ -26,6 +26,7 @@ from bot.i18n import Translator, translator
 from bot.services.branch_year import audience_of, load_branch, members_and_groups
 from bot.services.overdue import due_months
 from bot.services.plan_report import answer_states
+from scheduler.kinds import ItemKind
 from scheduler.records import meeting_record, member_since
 from scheduler.recurrence import to_local
 from storage.db import Database
@@ -88,7 +89,9 @@ def chart_data(db: Database, *, branch_id: int, now: dt.datetime) -> ChartData:
                 Occurrence.status == OccurrenceStatus.SCHEDULED.value,
             )
         ).all()
-        held = [o for o in occs if (i := ctx.item(o.item_id)) and i.kind == "meeting" and o.id]
+        held = [
+            o for o in occs if (i := ctx.item(o.item_id)) and i.kind == ItemKind.MEETING and o.id
+        ]
         answers = answer_states(session, [o.id for o in held if o.id is not None])
     months = list(range(1, ctx.today.month + 1))
     payers = [m for m in members if m.dues_amount > 0]

@@ -19,7 +19,8 @@ from sqlmodel import Session, col, select
 from bot.services.events import Event, Refusal, active_member, event_for_member
 from bot.services.inert import visible
 from bot.services.upsert import insert_ignore
-from scheduler.occurrences import plan_for
+from scheduler.kinds import ItemKind
+from scheduler.plan import branch_plan
 from scheduler.records import branch_start, dues_months, member_start, owed_months
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
@@ -127,7 +128,7 @@ def _status(session: Session, member: Member, branch: Branch, now: dt.datetime) 
     paid = tuple(_payment(r) for r in rows)
     # Owed as every view counts it: the month's dues day has begun (scheduler.records).
     due = dues_months(
-        plan_for(branch),
+        branch_plan(branch),
         zone(branch.timezone),
         since=member_start(member, branch),
         now=now,
@@ -201,7 +202,7 @@ def declare_for_occurrence(
     """ "I paid ¥X" on a dues reminder: record that month at the member's approved amount."""
     with db.transaction() as session:
         member = active_member(session, member_id)
-        event = event_for_member(session, occurrence_id, member, kind="dues")
+        event = event_for_member(session, occurrence_id, member, kind=ItemKind.DUES)
         if isinstance(event, Refusal):
             return Declared(event)
         assert member is not None and member.id is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
@@ -19,7 +18,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from scheduler.audience import in_audience
-from scheduler.plan import Localized, Plan, default_plan, parse_plan
+from scheduler.kinds import ItemKind
+from scheduler.plan import Localized, branch_plan, plan_from
 from storage.models import Branch, Member, Occurrence, OccurrenceStatus
 
 
@@ -54,7 +54,7 @@ class Event:
     branch_id: int
     item_id: str
     key: str
-    kind: str
+    kind: ItemKind
     audience: str
     title: Localized
     starts_at: dt.datetime
@@ -66,18 +66,6 @@ class Event:
     def local_date(self) -> dt.date:
         """The planned local date (stable when the occurrence is moved)."""
         return dt.date.fromisoformat(self.key)
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed(text: str, name: str) -> Plan:
-    return parse_plan(text, source=f"plan of branch {name!r}")
-
-
-def plan_of(branch: Branch) -> Plan:
-    """The branch's plan, parsed once per distinct plan text (taps are frequent)."""
-    if branch.plan_toml:
-        return _parsed(branch.plan_toml, branch.name)
-    return default_plan()
 
 
 def active_member(session: Session, member_id: int | None) -> Member | None:
@@ -96,7 +84,7 @@ def event_for(session: Session, occurrence_id: int, *, branch_id: int) -> Event 
     branch = session.get(Branch, occ.branch_id)
     assert branch is not None
     try:
-        item = plan_of(branch).item(occ.item_id)
+        item = branch_plan(branch).item(occ.item_id)
     except KeyError:
         return Refusal.UNKNOWN
     if occ.status == OccurrenceStatus.CANCELLED.value:
@@ -117,7 +105,7 @@ def event_for(session: Session, occurrence_id: int, *, branch_id: int) -> Event 
 
 
 def event_for_member(
-    session: Session, occurrence_id: int, member: Member | None, *, kind: str
+    session: Session, occurrence_id: int, member: Member | None, *, kind: ItemKind
 ) -> Event | Refusal:
     """The occurrence as seen by `member` pressing a `kind` button, or why it is refused."""
     if member is None:
@@ -128,7 +116,7 @@ def event_for_member(
     return _judged(event, member.role, member.group_id, kind)
 
 
-def _judged(event: Event, role: str, group_id: int | None, kind: str) -> Event | Refusal:
+def _judged(event: Event, role: str, group_id: int | None, kind: ItemKind) -> Event | Refusal:
     if event.kind != kind:
         return Refusal.WRONG_KIND
     if not in_audience(event.audience, role, group_id):
@@ -174,7 +162,7 @@ _TAP = (
 
 
 def tap_target(
-    session: Session, member_id: int | None, occurrence_id: int, *, kind: str
+    session: Session, member_id: int | None, occurrence_id: int, *, kind: ItemKind
 ) -> tuple[Presser, Event] | Refusal:
     """The presser and the tapped occurrence in one query (taps come in bursts), or a refusal.
 
@@ -193,7 +181,7 @@ def tap_target(
         return refusal if isinstance(refusal, Refusal) else Refusal.UNKNOWN
     branch_id, role, group_id, _occ, item_id, key, status, starts, ends, *branch = row
     name, plan_toml, locale, timezone = branch
-    plan = _parsed(plan_toml, name) if plan_toml else default_plan()
+    plan = plan_from(plan_toml, name)
     try:
         item = plan.item(item_id)
     except KeyError:

@@ -26,6 +26,7 @@ from bot.services.registers import (
     talks_sheet,
 )
 from scheduler.ics import plan_to_ics
+from scheduler.kinds import ItemKind
 from scheduler.occurrences import changed_occurrences
 from scheduler.records import branch_start
 from storage import repositories as repo
@@ -112,7 +113,7 @@ def _load(session: Session, ctx: BranchYear, year: int) -> RegisterData:
 
 def _is_meeting(ctx: BranchYear, occ: Occurrence) -> bool:
     item = ctx.item(occ.item_id)
-    return item is not None and item.kind == "meeting"
+    return item is not None and item.kind == ItemKind.MEETING
 
 
 def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:

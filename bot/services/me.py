@@ -11,8 +11,9 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
-from scheduler.occurrences import plan_for, sync_occurrences
-from scheduler.plan import Localized, Plan, PlanError
+from scheduler.kinds import ItemKind
+from scheduler.occurrences import sync_occurrences
+from scheduler.plan import Localized, Plan, PlanError, branch_plan
 from scheduler.records import (
     check_in_closes,
     count,
@@ -126,7 +127,7 @@ def _occurrences(
 ) -> tuple[Plan | None, list[Occurrence]]:
     """This year's and next year's occurrences, materialised; none if the plan is unusable."""
     try:
-        plan = plan_for(branch)
+        plan = branch_plan(branch)
     except PlanError:
         return None, []
     occs: list[Occurrence] = []
@@ -192,7 +193,7 @@ def _tally(
         facts = _audience_of(plan, occ)
         if occ.status != OccurrenceStatus.SCHEDULED.value or now < check_in_closes(occ.starts_at):
             continue
-        if not occ.key.startswith(f"{year:04d}-") or facts is None or facts[1] != "meeting":
+        if not occ.key.startswith(f"{year:04d}-") or facts is None or facts[1] != ItemKind.MEETING:
             continue
         answer = answers.get(occ.id or 0)
         if answer is None and not in_audience(facts[0], member.role, member.group_id):

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.attendance import absences
 from bot.services.branch_year import BranchYear, load_branch, members_and_groups
+from scheduler.kinds import ItemKind
 from scheduler.plan import Localized
 from scheduler.records import (
     DuesMonth,
@@ -223,7 +224,7 @@ def _dues(session: Session, ctx: BranchYear, members: Sequence[Member]) -> list[
 
 def talk_quarters_due(ctx: BranchYear) -> list[int]:
     """This year's quarters whose talk-records day has begun."""
-    items = [i for i in ctx.plan.items if i.kind == "talks"]
+    items = [i for i in ctx.plan.items if i.kind == ItemKind.TALKS]
     if not items:
         # No talk-records item: a quarter is due once it has ended.
         ends = [dt.date(ctx.year + q // 4, q * 3 % 12 + 1, 1) for q in range(1, 5)]

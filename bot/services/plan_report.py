@@ -17,6 +17,7 @@ from bot.services.branch_year import (
     members_and_groups,
     occurrences_between,
 )
+from scheduler.kinds import ItemKind
 from scheduler.plan import Localized
 from scheduler.records import count, meeting_record, member_since
 from storage.db import Database
@@ -199,7 +200,7 @@ def _is_held_meeting(ctx: BranchYear, occ: Occurrence) -> bool:
     item = ctx.item(occ.item_id)
     return (
         item is not None
-        and item.kind == "meeting"
+        and item.kind == ItemKind.MEETING
         and occ.starts_at <= ctx.now
         and occ.status != OccurrenceStatus.CANCELLED.value
     )

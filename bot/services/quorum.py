@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from scheduler.plan import Localized
+from scheduler.plan import Localized, branch_plan
 from scheduler.quorum import Quorum
 from scheduler.quorum_watch import meetings_at_risk
-from scheduler.sweep import branch_plan
 from storage import repositories as repo
 
 

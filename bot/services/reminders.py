@@ -19,25 +19,23 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from scheduler.acted import load_acted
 from scheduler.audience import in_audience
+from scheduler.due import Acted, OccurrenceFacts
+from scheduler.kinds import ItemKind
 from scheduler.notify import Kind
-from scheduler.plan import Localized
+from scheduler.plan import Localized, PlanItem, branch_plan
 from scheduler.recurrence import to_local, zone
-from scheduler.sweep import branch_plan
 from storage.models import (
-    Attendance,
     AttendanceState,
     Branch,
-    DuesPayment,
     Member,
     Occurrence,
     OccurrenceStatus,
-    TalkRecord,
 )
 
 CATCH_UP_AFTER = dt.timedelta(minutes=10)  # later than this, a reminder says it comes late
@@ -71,7 +69,7 @@ class ReminderView:
     """Everything a reminder (or change notice) about one occurrence needs to be rendered."""
 
     kind: str  # remind | change | nudge
-    item_kind: str  # meeting | dues | talks | paperwork
+    item_kind: ItemKind
     occurrence_id: int
     title: Localized
     agenda: Localized | None
@@ -167,29 +165,25 @@ def build_reminder_views(
         if r.member_id is None and r.occurrence_id in occs
     }
     members = _people(session, wanted_members, group_branches)
-    answers = {
-        (a.occurrence_id, a.member_id): a
-        for a in session.execute(
-            sa_select(
-                col(Attendance.occurrence_id),
-                col(Attendance.member_id),
-                col(Attendance.state),
-                col(Attendance.checked_in_at),
-            ).where(col(Attendance.occurrence_id).in_(list(occs)))
-        )
-    }
-    months = {(o.planned_starts_at, o.branch_id) for o in occs.values()}
-    paid = _paid(session, members.values(), months, branches)
-    talks = _talks(session, occs.values(), branches)
+    kinds: list[tuple[ItemKind, OccurrenceFacts]] = []
+    items: dict[int, PlanItem] = {}
+    for row in occs.values():
+        branch = branches.get(row.branch_id)
+        if branch is None or row.id is None:
+            continue
+        try:
+            items[row.id] = branch_plan(branch).item(row.item_id)
+        except KeyError:
+            continue
+        facts = OccurrenceFacts(row.id, row.branch_id, row.item_id, row.key, row.starts_at)
+        kinds.append((items[row.id].kind, facts))
+    acted = load_acted(session, kinds, member_ids=list(members), branch_ids=list(branches))
     views: dict[int, ReminderView] = {}
     for r in requests:
         occ = occs.get(r.occurrence_id)
         branch = branches.get(occ.branch_id) if occ else None
-        if occ is None or branch is None:
-            continue
-        try:
-            item = branch_plan(branch).item(occ.item_id)
-        except KeyError:
+        item = items.get(r.occurrence_id)
+        if occ is None or branch is None or item is None:
             continue
         member = members.get(r.member_id) if r.member_id is not None else None
         local = to_local(occ.planned_starts_at, zone(branch.timezone))
@@ -211,8 +205,7 @@ def build_reminder_views(
             old_starts_at=r.old_starts_at,
         )
         if member is not None:
-            answer = answers.get((occ.id or 0, member.id))
-            views[r.ref] = _member_view(base, member, answer, paid, talks, (local, quarter))
+            views[r.ref] = _member_view(base, member, acted, (local, quarter))
         else:
             audience = [
                 m
@@ -220,24 +213,23 @@ def build_reminder_views(
                 if m.branch_id == branch.id and m.active
                 and in_audience(item.audience, m.role, m.group_id)
             ]  # fmt: skip
-            views[r.ref] = _group_view(base, audience, answers, paid, (local, quarter))
+            views[r.ref] = _group_view(base, audience, acted, local)
     return views
 
 
 def _member_view(
     base: ReminderView,
     member: _Person,
-    answer: Any,
-    paid: set[tuple[int, int, int]],
-    talks: set[tuple[int, int, int]],
+    acted: Acted,
     when: tuple[dt.datetime, tuple[int, int]],
 ) -> ReminderView:
     local, (year, quarter) = when
+    key = (base.occurrence_id, member.id)
     state = MemberState(
-        attendance=answer.state if answer else None,
-        checked_in_at=answer.checked_in_at if answer else None,
-        paid=(member.id, local.year, local.month) in paid,
-        talks_done=member.group_id is not None and (member.group_id, year, quarter) in talks,
+        attendance=acted.answers.get(key),
+        checked_in_at=acted.check_ins.get(key),
+        paid=(member.id, local.year, local.month) in acted.paid,
+        talks_done=member.group_id is not None and (member.group_id, year, quarter) in acted.talks,
     )
     return replace(
         base,
@@ -249,28 +241,25 @@ def _member_view(
 
 
 def _group_view(
-    base: ReminderView,
-    audience: Sequence[_Person],
-    answers: dict[tuple[int, int], Any],
-    paid: set[tuple[int, int, int]],
-    when: tuple[dt.datetime, tuple[int, int]],
+    base: ReminderView, audience: Sequence[_Person], acted: Acted, local: dt.datetime
 ) -> ReminderView:
-    local, _quarter = when
-    states = [answers.get((base.occurrence_id, m.id)) for m in audience]
+    keys = [(base.occurrence_id, m.id) for m in audience]
+    states = [acted.answers.get(k) for k in keys]
     counts = GroupCounts(
         audience=len(audience),
-        attending=sum(1 for a in states if a is not None and a.state in _COMING),
+        attending=sum(1 for s in states if s in _COMING),
         # one who checks in despite leave is present, not on leave (scheduler.records)
         on_leave=sum(
-            1 for a in states if a is not None and a.state in _LEAVE and a.checked_in_at is None
+            1
+            for k, s in zip(keys, states, strict=True)
+            if s in _LEAVE and k not in acted.check_ins
         ),
         checked_in=sum(
             1
-            for a in states
-            if a is not None
-            and (a.checked_in_at is not None or a.state == AttendanceState.PRESENT.value)
+            for k, s in zip(keys, states, strict=True)
+            if k in acted.check_ins or s == AttendanceState.PRESENT.value
         ),
-        paid=sum(1 for m in audience if (m.id, local.year, local.month) in paid),
+        paid=sum(1 for m in audience if (m.id, local.year, local.month) in acted.paid),
     )
     return replace(base, counts=counts)
 
@@ -314,36 +303,3 @@ def _occurrences(session: Session, ids: Iterable[int]) -> dict[int, Occurrence]:
 def _branches(session: Session, ids: Iterable[int]) -> dict[int, Branch]:
     stmt = select(Branch).where(col(Branch.id).in_(list(ids)))
     return {b.id: b for b in session.exec(stmt) if b.id is not None}
-
-
-def _paid(
-    session: Session,
-    members: Iterable[_Person],
-    months: set[tuple[dt.datetime, int]],
-    branches: dict[int, Branch],
-) -> set[tuple[int, int, int]]:
-    ids = [m.id for m in members]
-    wanted = set()
-    for planned, branch_id in months:
-        local = to_local(planned, zone(branches[branch_id].timezone))
-        wanted.add((local.year, local.month))
-    if not ids or not wanted:
-        return set()
-    years = {y for y, _m in wanted}
-    stmt = select(DuesPayment.member_id, DuesPayment.year, DuesPayment.month).where(
-        col(DuesPayment.member_id).in_(ids), col(DuesPayment.year).in_(years)
-    )
-    return {(m, y, mo) for m, y, mo in session.exec(stmt) if (y, mo) in wanted}
-
-
-def _talks(
-    session: Session, occs: Iterable[Occurrence], branches: dict[int, Branch]
-) -> set[tuple[int, int, int]]:
-    years = {to_local(o.planned_starts_at, zone(branches[o.branch_id].timezone)).year
-             for o in occs if o.branch_id in branches}  # fmt: skip
-    if not years:
-        return set()
-    stmt = select(TalkRecord.group_id, TalkRecord.year, TalkRecord.quarter).where(
-        col(TalkRecord.branch_id).in_(list(branches)), col(TalkRecord.year).in_(years)
-    )
-    return set(session.exec(stmt))

@@ -25,6 +25,7 @@ from bot.services import conversation
 from bot.services.conversation import Flow
 from bot.services.events import Refusal, active_member, event_for_member
 from bot.services.upsert import insert_ignore
+from scheduler.kinds import ItemKind
 from scheduler.recurrence import local_to_utc, to_local, zone
 from storage.db import Database
 from storage.models import Branch, Member, PartyGroup, Role, TalkParticipant, TalkRecord
@@ -242,7 +243,7 @@ def start_for_occurrence(
     """The "Hand in talk records" button of a reminder: start the flow for its quarter."""
     with db.read() as session:
         member = active_member(session, member_id)
-        event = event_for_member(session, occurrence_id, member, kind="talks")
+        event = event_for_member(session, occurrence_id, member, kind=ItemKind.TALKS)
     if isinstance(event, Refusal):
         return TalksState(event)
     quarter = quarter_of(event.local_date)

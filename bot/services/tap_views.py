@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from bot.services.reminders import MemberState, ReminderView, build_reminder_view
+from scheduler.kinds import ItemKind
 from storage.db import Database
 
 TTL = dt.timedelta(seconds=5)
@@ -64,7 +65,7 @@ class TapViews:
             view = build_reminder_view(
                 session, occurrence_id=occurrence_id, member_id=viewer.member_id, now=now
             )
-        if view is not None and view.item_kind == "meeting":
+        if view is not None and view.item_kind == ItemKind.MEETING:
             if len(self._views) >= MAX_ENTRIES:
                 self._views.clear()
             self._views[occurrence_id] = (now, view)

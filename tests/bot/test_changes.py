@@ -18,7 +18,7 @@ from bot.services.changes import (
     reschedule,
 )
 from scheduler.due import BranchFacts, OccurrenceFacts, reminder_slots
-from scheduler.occurrences import plan_for
+from scheduler.plan import branch_plan
 from scheduler.recurrence import local_to_utc, zone
 from storage.db import Database
 from storage.models import Branch, Delivery, Occurrence
@@ -222,7 +222,7 @@ def test_reminders_follow_the_new_time(db: Database) -> None:
         row = s.get(Occurrence, meeting.id)
     assert b is not None and row is not None and row.id is not None
     facts = OccurrenceFacts(row.id, b.id or 0, row.item_id, row.key, row.starts_at, row.status)
-    plan = plan_for(b)
+    plan = branch_plan(b)
     slots = reminder_slots(BranchFacts(b.id or 0, b.timezone), plan, [facts])
     rules = plan.item("general_meeting").reminders
     expected = [

@@ -25,7 +25,8 @@ from bot.services.overdue import build_overdue
 from bot.services.plan_report import build_plan_report
 from scheduler.audience import in_audience
 from scheduler.digest import build_digest, digest_facts
-from scheduler.occurrences import plan_for, sync_occurrences
+from scheduler.occurrences import sync_occurrences
+from scheduler.plan import branch_plan
 from storage.db import Database
 from storage.models import Attendance, Branch, DuesPayment, Member, Occurrence
 from tests.bot.answers_fixtures import tap
@@ -110,7 +111,7 @@ def _meetings(db: Database, branch_id: int) -> list[tuple[Occurrence, str]]:
     with db.read() as s:
         branch = s.get(Branch, branch_id)
         assert branch is not None
-        plan = plan_for(branch)
+        plan = branch_plan(branch)
         kinds = {i.id: i for i in plan.items}
         occs = s.exec(
             select(Occurrence)
