@@ -1,4 +1,4 @@
-"""Builds the python-telegram-bot Application: the only place handlers are registered.
+"""Builds the python-telegram-bot Application: the gates, then the registration table.
 
 `branchbot run` and the tests use this same function, so tests exercise the production wiring.
 """
@@ -6,11 +6,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     ContextTypes,
     TypeHandler,
@@ -19,24 +17,10 @@ from telegram.request import BaseRequest
 
 from bot import reminders_job
 from bot.concurrency import PerSenderUpdateProcessor
-from bot.context import BranchContext, Services
-from bot.handlers import (
-    attendance,
-    conversation,
-    dues,
-    errors,
-    flood,
-    gate,
-    members,
-    onboarding,
-    privacy,
-    secretary,
-    talks,
-)
+from bot.context import BranchApp, BranchContext, Services
+from bot.handlers import errors, flood, gate, onboarding, table
 
 log = logging.getLogger(__name__)
-
-BranchApp = Application[Any, BranchContext, Any, Any, Any, Any]
 
 
 def build_application(
@@ -76,17 +60,8 @@ def build_application(
     # group -1: who is this? (member, role, language) — resolved once per update
     app.add_handler(TypeHandler(Update, gate.identify_sender), group=-1)
 
-    # group 0: commands and buttons, by feature
-    onboarding.register(app)
-    secretary.register(app)  # before members: its `/me export` filter must see /me first
-    members.register(app)
-    attendance.register(app)  # meeting buttons: attend, leave, check in, leave decisions, 补课
-    dues.register(app)  # /dues and its buttons
-    talks.register(app)  # /talks and its buttons
-    privacy.register(app)  # /privacy; /remove (a member leaves) and /retention
-    # /cancel, the next private message of a multi-step flow, and the catch-all for buttons
-    # that no feature produced (its pattern matches only those, so its place does not matter)
-    conversation.register(app, db=services.db, clock=services.clock)
+    # group 0: every command and button, from the one registration table
+    table.register(app, services)
 
     app.add_error_handler(errors.report_error)
     return app

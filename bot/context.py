@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator, translator
+from bot.menu import CommandInfo
+from bot.services.tap_views import TapViews
 from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
@@ -15,6 +17,14 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.health import Health
+
+
+@dataclass
+class GroupEdits:
+    """Coalesced edits of group-chat reminders (Telegram allows about 20 a minute per group)."""
+
+    last: dict[int, float] = field(default_factory=dict)  # chat id -> loop time of last edit
+    pending: set[tuple[int, int]] = field(default_factory=set)  # (chat id, message id)
 
 
 @dataclass
@@ -28,6 +38,11 @@ class Services:
     dispatcher: Dispatcher | None = None
     # What /healthz reports (`branchbot run` only; None in tests that do not serve it).
     health: Health | None = None
+    # The command menu, from the registration table (set by build_application).
+    commands: tuple[CommandInfo, ...] = ()
+    # Re-rendering state of the answer buttons: cached meeting views, coalesced group edits.
+    tap_views: TapViews = field(default_factory=TapViews)
+    group_edits: GroupEdits = field(default_factory=lambda: GroupEdits())
 
     @property
     def default_tr(self) -> Translator:
@@ -80,3 +95,6 @@ class BranchContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any],
     def tr(self) -> Translator:
         """The translator for whoever sent this update."""
         return self.sender.tr if self.sender else self.services.default_tr
+
+
+BranchApp = Application[Any, BranchContext, Any, Any, Any, Any]

@@ -1,14 +1,15 @@
-"""Every Telegram command, who may use it and its menu description.
+"""What the menus and /help say about a command, and who may use it (Telegram-free).
 
-`/help` and the per-role, per-language command menus are both built from this one table.
+The commands themselves are declared in `bot.handlers.table`, which builds these entries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.access import Need, allowed
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 
 
 @dataclass(frozen=True)
@@ -20,42 +21,19 @@ class CommandInfo:
     description: str
     group_chat: bool = False  # also meaningful in a group chat
     admin: bool = False  # also open to ADMIN_TELEGRAM_IDS (in any branch)
+    private_only: bool = False  # in a group chat it only says "ask me privately"
 
 
-COMMANDS: tuple[CommandInfo, ...] = (
-    CommandInfo("start", Need.ANYONE, N_("link your account with an invite")),
-    CommandInfo("help", Need.ANYONE, N_("what you can do here"), group_chat=True),
-    CommandInfo("me", Need.MEMBER, N_("my events, dues and attendance")),
-    CommandInfo("lang", Need.MEMBER, N_("switch language: 简体中文 / English")),
-    CommandInfo("dues", Need.MEMBER, N_("my dues: amount, paid, owed")),
-    CommandInfo("cancel", Need.MEMBER, N_("abort the conversation in progress")),
-    CommandInfo("privacy", Need.ANYONE, N_("what the bot stores about you, and who sees it")),
-    CommandInfo("talks", Need.GROUP_LEADER, N_("hand in this quarter's talk records")),
-    CommandInfo("plan", Need.COMMITTEE, N_("the plan: month, quarter or year")),
-    CommandInfo("overdue", Need.COMMITTEE, N_("who is behind")),
-    CommandInfo("attendance", Need.COMMITTEE, N_("the roster of one event")),
-    CommandInfo("members", Need.COMMITTEE, N_("members by group")),
-    CommandInfo("invite", Need.SECRETARY, N_("invite a member: NAME [group] [role]"), admin=True),
-    CommandInfo("reschedule", Need.SECRETARY, N_("move an event: EVENT DATE TIME")),
-    CommandInfo("cancelevent", Need.SECRETARY, N_("cancel one event: EVENT")),
-    CommandInfo(
-        "bindgroup", Need.SECRETARY, N_("bind this group chat to the branch"), group_chat=True
-    ),
-    CommandInfo("export", Need.SECRETARY, N_("registers as XLSX and the plan as .ics")),
-    CommandInfo("digest", Need.SECRETARY, N_("the weekly digest, now")),
-    CommandInfo("remove", Need.SECRETARY, N_("a member leaves: NAME (transfer or removal)")),
-    CommandInfo("retention", Need.SECRETARY, N_("how long reasons and summaries are kept")),
-)
-
-
-def commands_for(role: str | None, *, is_admin: bool = False) -> list[CommandInfo]:
+def commands_for(
+    commands: Sequence[CommandInfo], role: str | None, *, is_admin: bool = False
+) -> list[CommandInfo]:
     """The commands someone with `role` may use (None: not a linked member)."""
-    return [c for c in COMMANDS if allowed(role, c.need) or (is_admin and c.admin)]
+    return [c for c in commands if allowed(role, c.need) or (is_admin and c.admin)]
 
 
-def find_command(name: str) -> CommandInfo | None:
+def find_command(commands: Sequence[CommandInfo], name: str) -> CommandInfo | None:
     """The command called `name` (without the slash), if it is one of ours."""
-    return next((c for c in COMMANDS if c.name == name.lower()), None)
+    return next((c for c in commands if c.name == name.lower()), None)
 
 
 def describe(command: CommandInfo, tr: Translator) -> str:

@@ -35,7 +35,7 @@ from storage.db import Database
 from storage.models import Delivery, DeliveryStatus
 
 if TYPE_CHECKING:
-    from bot.app import BranchApp
+    from bot.context import BranchApp
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from bot.logging_setup import log_event
 from storage.db import Database, DatabaseError
 
 if TYPE_CHECKING:
-    from bot.app import BranchApp
+    from bot.context import BranchApp
     from bot.health import Health
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import BranchApp, build_application
-from bot.context import Services
+from bot.app import build_application
+from bot.context import BranchApp, Services
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Branch, Member, PartyGroup

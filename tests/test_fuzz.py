@@ -24,10 +24,9 @@ from telegram import Bot as TgBot
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.app import BranchApp
 from bot.buttons import ACTIONS, VERSION
 from bot.cli import main
-from bot.context import BranchContext
+from bot.context import BranchApp, BranchContext
 from bot.services.roster import HEADER, RosterError, import_roster, parse_roster
 from bot.webhook import parse_update
 from scheduler.occurrences import sync_occurrences

@@ -12,8 +12,8 @@ from telegram import Update
 from telegram.error import TimedOut
 from telegram.ext import CommandHandler
 
-from bot.app import BranchApp, build_application
-from bot.context import BranchContext, Services
+from bot.app import build_application
+from bot.context import BranchApp, BranchContext, Services
 from bot.logging_setup import (
     MASK,
     JsonFormatter,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Message, Update
-from telegram.ext import CallbackQueryHandler
 
 from bot.access import Need
 from bot.buttons import Button
 from bot.concurrency import off_the_loop
 from bot.context import BranchContext
-from bot.handlers.gate import requires, sender_of
+from bot.handlers.gate import sender_of
 from bot.handlers.taps import (
     answer,
     edit,
     in_group,
-    parsed,
+    on_button,
     query_of,
     refresh_after_answer,
     refresh_for_member,
@@ -29,16 +26,10 @@ from bot.render.text import refusal_text
 from bot.services import attendance, conversation, leave, makeup
 from bot.services.events import Refusal
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
-
-@requires(Need.MEMBER)
-async def on_attend(update: Update, context: BranchContext) -> None:
+@on_button("at", need=Need.MEMBER)
+async def on_attend(update: Update, context: BranchContext, tapped: Button) -> None:
     """Record that the presser will attend (withdrawing a leave request)."""
-    tapped = await parsed(update, context, "at")
-    if tapped is None:
-        return
     result = await off_the_loop(
         context.db,
         attendance.attend,
@@ -52,12 +43,9 @@ async def on_attend(update: Update, context: BranchContext) -> None:
         await refresh_after_answer(update, context, result)
 
 
-@requires(Need.MEMBER)
-async def on_check_in(update: Update, context: BranchContext) -> None:
+@on_button("ci", need=Need.MEMBER)
+async def on_check_in(update: Update, context: BranchContext, tapped: Button) -> None:
     """Record a check-in tapped on a meeting reminder."""
-    tapped = await parsed(update, context, "ci")
-    if tapped is None:
-        return
     result = await off_the_loop(
         context.db,
         attendance.check_in,
@@ -71,12 +59,9 @@ async def on_check_in(update: Update, context: BranchContext) -> None:
         await refresh_after_answer(update, context, result)
 
 
-@requires(Need.MEMBER)
-async def on_request_leave(update: Update, context: BranchContext) -> None:
+@on_button("lv", need=Need.MEMBER)
+async def on_request_leave(update: Update, context: BranchContext, tapped: Button) -> None:
     """Ask the presser, privately, for the reason of their leave request."""
-    tapped = await parsed(update, context, "lv")
-    if tapped is None:
-        return
     sender, query, now = sender_of(context), query_of(update), context.clock.now()
     message = query.message
     result = leave.start_leave_request(
@@ -134,12 +119,9 @@ async def leave_reason(update: Update, context: BranchContext) -> None:
         await refresh_message(context, *request.reminder, event.occurrence_id)
 
 
-@requires(Need.COMMITTEE)
-async def on_decide_leave(update: Update, context: BranchContext) -> None:
+@on_button("la", "ld", need=Need.COMMITTEE)
+async def on_decide_leave(update: Update, context: BranchContext, tapped: Button) -> None:
     """Approve or decline a leave request; the member is told the decision."""
-    tapped = await parsed(update, context, "la", "ld")
-    if tapped is None:
-        return
     query = query_of(update)
     decision = leave.decide_leave(
         context.db,
@@ -168,12 +150,9 @@ async def on_decide_leave(update: Update, context: BranchContext) -> None:
             )
 
 
-@requires(Need.COMMITTEE)
-async def on_make_up(update: Update, context: BranchContext) -> None:
+@on_button("mu", need=Need.COMMITTEE)
+async def on_make_up(update: Update, context: BranchContext, tapped: Button) -> None:
     """Ask the secretary for the note of a make-up session (补课)."""
-    tapped = await parsed(update, context, "mu")
-    if tapped is None:
-        return
     sender, query = sender_of(context), query_of(update)
     result = makeup.start_make_up(
         context.db,
@@ -213,12 +192,3 @@ async def make_up_note(update: Update, context: BranchContext) -> None:
     else:
         reply = refusal_text(result.refusal or Refusal.UNKNOWN, context.tr)
     await update.message.reply_text(reply)
-
-
-def register(app: BranchApp) -> None:
-    """Register the meeting buttons."""
-    app.add_handler(CallbackQueryHandler(on_attend, pattern=Button.pattern("at")))
-    app.add_handler(CallbackQueryHandler(on_request_leave, pattern=Button.pattern("lv")))
-    app.add_handler(CallbackQueryHandler(on_check_in, pattern=Button.pattern("ci")))
-    app.add_handler(CallbackQueryHandler(on_decide_leave, pattern=Button.pattern("la", "ld")))
-    app.add_handler(CallbackQueryHandler(on_make_up, pattern=Button.pattern("mu")))

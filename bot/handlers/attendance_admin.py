@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
 from bot.buttons import Button
 from bot.context import BranchContext
-from bot.handlers.gate import reply, requires, sender_of
-from bot.handlers.pages import show, tapped
+from bot.handlers.gate import reply, sender_of
+from bot.handlers.pages import show
+from bot.handlers.taps import on_button
 from bot.render.attendance import (
     OPEN_PANEL,
     SHOW_PAGE,
@@ -27,11 +25,7 @@ from bot.render.attendance import (
 from bot.services.attendance_admin import MARKS, AttendanceError, Roster, list_events, mark, roster
 from bot.services.changes import ChangeError, EventRef, parse_event_ref
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
-
-@requires(Need.COMMITTEE, private_only=True)
 async def attendance_command(update: Update, context: BranchContext) -> None:
     """Without an argument, offer recent and upcoming meetings; with one, show its roster."""
     branch_id = _branch(context)
@@ -47,20 +41,15 @@ async def attendance_command(update: Update, context: BranchContext) -> None:
     await _roster(update, context, event, member_id=0)
 
 
-@requires(Need.COMMITTEE, private_only=True)
-async def on_pick(update: Update, context: BranchContext) -> None:
+@on_button("ev", need=Need.COMMITTEE, private_only=True, alert=True)
+async def on_pick(update: Update, context: BranchContext, button: Button) -> None:
     """Show the roster of the meeting picked from the list."""
-    button = await tapped(update, context)
-    if button is not None:
-        await _roster(update, context, EventRef(occurrence_id=button.id), member_id=0)
+    await _roster(update, context, EventRef(occurrence_id=button.id), member_id=0)
 
 
-@requires(Need.COMMITTEE, private_only=True)
-async def on_mark(update: Update, context: BranchContext) -> None:
+@on_button("mk", need=Need.COMMITTEE, private_only=True, alert=True)
+async def on_mark(update: Update, context: BranchContext, button: Button) -> None:
     """Roster page turns, the per-member mark panel, and hand marks (audited)."""
-    button = await tapped(update, context)
-    if button is None:
-        return
     occurrence_id, member_id, code = button.args
     if code == SHOW_PAGE:
         await _roster(update, context, EventRef(occurrence_id=occurrence_id), member_id=member_id)
@@ -118,10 +107,3 @@ def _branch(context: BranchContext) -> int:
     branch_id = sender_of(context).branch_id
     assert branch_id is not None  # requires() admitted a member
     return branch_id
-
-
-def register(app: BranchApp) -> None:
-    """Register /attendance, the event picker and the roster buttons."""
-    app.add_handler(CommandHandler("attendance", attendance_command))
-    app.add_handler(CallbackQueryHandler(on_pick, pattern=Button.pattern("ev")))
-    app.add_handler(CallbackQueryHandler(on_mark, pattern=Button.pattern("mk")))

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
-from telegram.ext import CommandHandler
 
-from bot.access import Need
 from bot.context import BranchContext
-from bot.handlers.gate import reply, requires, sender_of
+from bot.handlers.gate import reply, sender_of
 from bot.render.attendance import change_error, change_text
 from bot.services.changes import (
     ChangeError,
@@ -20,11 +16,7 @@ from bot.services.changes import (
     reschedule,
 )
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
-
-@requires(Need.SECRETARY, private_only=True)
 async def reschedule_command(update: Update, context: BranchContext) -> None:
     """Move one occurrence to a new local date and time; the reminded are told."""
     args = context.args or []
@@ -42,7 +34,6 @@ async def reschedule_command(update: Update, context: BranchContext) -> None:
     await reply(update, context, change_text(result, context.tr))
 
 
-@requires(Need.SECRETARY, private_only=True)
 async def cancelevent_command(update: Update, context: BranchContext) -> None:
     """Cancel one occurrence; the reminded are told, pending reminders are dropped."""
     args = context.args or []
@@ -57,9 +48,3 @@ async def cancelevent_command(update: Update, context: BranchContext) -> None:
         await reply(update, context, change_error(error.code, error.value, context.tr))
         return
     await reply(update, context, change_text(result, context.tr))
-
-
-def register(app: BranchApp) -> None:
-    """Register /reschedule and /cancelevent."""
-    app.add_handler(CommandHandler("reschedule", reschedule_command))
-    app.add_handler(CommandHandler("cancelevent", cancelevent_command))

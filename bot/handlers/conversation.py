@@ -9,16 +9,13 @@ nothing. Its pattern matches only unparseable data, so its place in group 0 does
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Message, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import filters
 
-from bot.access import Need
 from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
 from bot.handlers import attendance, talks
-from bot.handlers.gate import requires, sender_of
+from bot.handlers.gate import sender_of
 from bot.handlers.taps import answer, query_of
 from bot.render import meetings as text
 from bot.render.text import refusal_text
@@ -27,9 +24,6 @@ from bot.services import talks as talks_service
 from bot.services.events import Refusal
 from scheduler.clock import Clock
 from storage.db import Database
-
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
 
 class InFlow(filters.MessageFilter):
@@ -77,7 +71,6 @@ async def on_stray_text(update: Update, context: BranchContext) -> None:
         await update.message.reply_text(text.stray_text_hint(context.tr))
 
 
-@requires(Need.MEMBER)
 async def cancel_command(update: Update, context: BranchContext) -> None:
     """/cancel: abort the flow in progress; what was already stored stays."""
     assert update.message is not None
@@ -90,7 +83,7 @@ async def on_unknown_button(update: Update, context: BranchContext) -> None:
     await answer(query_of(update), refusal_text(Refusal.UNKNOWN, context.tr))
 
 
-def _not_ours(data: object) -> bool:
+def not_ours(data: object) -> bool:
     """Whether callback data is not a well-formed button of this bot."""
     if not isinstance(data, str):
         return True
@@ -99,16 +92,3 @@ def _not_ours(data: object) -> bool:
     except MalformedButton:
         return True
     return False
-
-
-def register(app: BranchApp, *, db: Database, clock: Clock) -> None:
-    """Register /cancel, the flow routers and the catch-all for unknown buttons."""
-    # New messages only: an edited earlier answer must not count as the next step's answer.
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & InFlow(db, clock)
-    app.add_handler(CommandHandler("cancel", cancel_command))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, on_flow_text))
-    app.add_handler(MessageHandler((filters.PHOTO | filters.Document.ALL) & private, on_flow_file))
-    # Last: a private text outside any flow gets a hint instead of silence.
-    stray = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
-    app.add_handler(MessageHandler(stray, on_stray_text))
-    app.add_handler(CallbackQueryHandler(on_unknown_button, pattern=_not_ours))

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
 from bot.buttons import Button
 from bot.context import BranchContext
-from bot.handlers.gate import requires, sender_of
-from bot.handlers.taps import answer, edit, parsed, query_of, refresh_reminder
+from bot.handlers.gate import sender_of
+from bot.handlers.taps import answer, edit, on_button, query_of, refresh_reminder
 from bot.keyboards import markup
 from bot.render import dues as text
 from bot.render.text import refusal_text
 from bot.services import dues
 from bot.services.events import Refusal
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
-
 log = logging.getLogger(__name__)
 
 
-@requires(Need.MEMBER, private_only=True)
 async def dues_command(update: Update, context: BranchContext) -> None:
     """/dues, /dues review and /dues set NAME INCOME [retired|student]."""
     assert update.message is not None
@@ -112,12 +106,9 @@ async def _delete_quietly(message: Message) -> None:
         log.warning("could not delete a /dues set message")
 
 
-@requires(Need.MEMBER)
-async def on_paid(update: Update, context: BranchContext) -> None:
+@on_button("pd", need=Need.MEMBER)
+async def on_paid(update: Update, context: BranchContext, tapped: Button) -> None:
     """ "I paid ¥X" on a dues reminder: record that month at the member's approved amount."""
-    tapped = await parsed(update, context, "pd")
-    if tapped is None:
-        return
     declared = dues.declare_for_occurrence(
         context.db,
         member_id=sender_of(context).member_id,
@@ -129,12 +120,9 @@ async def on_paid(update: Update, context: BranchContext) -> None:
         await refresh_reminder(update, context, tapped.id)
 
 
-@requires(Need.MEMBER)
-async def on_pay_months(update: Update, context: BranchContext) -> None:
+@on_button("pm", "pa", need=Need.MEMBER)
+async def on_pay_months(update: Update, context: BranchContext, tapped: Button) -> None:
     """An owed month (or all of them) confirmed from /dues; the /dues message is re-rendered."""
-    tapped = await parsed(update, context, "pm", "pa")
-    if tapped is None:
-        return
     declared = dues.declare_months(
         context.db,
         member_id=sender_of(context).member_id,
@@ -151,12 +139,9 @@ async def on_pay_months(update: Update, context: BranchContext) -> None:
         )
 
 
-@requires(Need.COMMITTEE)
-async def on_confirm_payment(update: Update, context: BranchContext) -> None:
+@on_button("dc", need=Need.COMMITTEE)
+async def on_confirm_payment(update: Update, context: BranchContext, tapped: Button) -> None:
     """Confirm receipt of a declared payment; the review list is re-rendered."""
-    tapped = await parsed(update, context, "dc")
-    if tapped is None:
-        return
     actor_id = sender_of(context).member_id
     confirmed = dues.confirm_payment(
         context.db, payment_id=tapped.id, actor_id=actor_id, now=context.clock.now()
@@ -170,12 +155,9 @@ async def on_confirm_payment(update: Update, context: BranchContext) -> None:
         )
 
 
-@requires(Need.COMMITTEE)
-async def on_confirm_all(update: Update, context: BranchContext) -> None:
+@on_button("da", need=Need.COMMITTEE)
+async def on_confirm_all(update: Update, context: BranchContext, tapped: Button) -> None:
     """Confirm every payment the review listed; the list is re-rendered."""
-    tapped = await parsed(update, context, "da")
-    if tapped is None:
-        return
     actor_id = sender_of(context).member_id
     results = dues.confirm_listed(
         context.db, actor_id=actor_id, up_to=tapped.id, now=context.clock.now()
@@ -195,12 +177,9 @@ async def on_confirm_all(update: Update, context: BranchContext) -> None:
         )
 
 
-@requires(Need.SECRETARY)
-async def on_set_amount(update: Update, context: BranchContext) -> None:
+@on_button("ds", need=Need.SECRETARY)
+async def on_set_amount(update: Update, context: BranchContext, tapped: Button) -> None:
     """Store the approved amount the secretary confirmed (it travels in fen in the button)."""
-    tapped = await parsed(update, context, "ds")
-    if tapped is None:
-        return
     member_id, fen = tapped.args
     result = dues.set_amount(
         context.db,
@@ -213,13 +192,3 @@ async def on_set_amount(update: Update, context: BranchContext) -> None:
     await answer(query_of(update), reply)
     if result.refusal is None:
         await edit(query_of(update), reply)
-
-
-def register(app: BranchApp) -> None:
-    """Register /dues and the dues buttons."""
-    app.add_handler(CommandHandler("dues", dues_command))
-    app.add_handler(CallbackQueryHandler(on_paid, pattern=Button.pattern("pd")))
-    app.add_handler(CallbackQueryHandler(on_pay_months, pattern=Button.pattern("pm", "pa")))
-    app.add_handler(CallbackQueryHandler(on_confirm_payment, pattern=Button.pattern("dc")))
-    app.add_handler(CallbackQueryHandler(on_confirm_all, pattern=Button.pattern("da")))
-    app.add_handler(CallbackQueryHandler(on_set_amount, pattern=Button.pattern("ds")))

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from telegram import InputFile, Update
-from telegram.ext import CommandHandler, filters
+from telegram.ext import filters
 
-from bot.access import Need
 from bot.context import BranchContext
-from bot.handlers.gate import refuse, requires, sender_of
+from bot.handlers.gate import refuse, sender_of
 from bot.services.export import export_branch, export_member
-
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # "/me export" only; plain /me is the member overview (another feature's handler).
 ME_EXPORT = filters.Regex(r"^/me(?:@\w+)?\s+(?:export|导出)\s*$")
 
 
-@requires(Need.SECRETARY, private_only=True)
 async def export_command(update: Update, context: BranchContext) -> None:
     """Send the year's registers (XLSX) and the plan (.ics) as documents."""
     assert update.effective_message is not None
@@ -42,7 +36,6 @@ async def export_command(update: Update, context: BranchContext) -> None:
     )
 
 
-@requires(Need.MEMBER, private_only=True)
 async def me_export_command(update: Update, context: BranchContext) -> None:
     """Send a member their own dues, attendance and talks of this year."""
     assert update.effective_message is not None
@@ -59,9 +52,3 @@ async def me_export_command(update: Update, context: BranchContext) -> None:
         InputFile(data, filename=name),
         caption=context.tr.gettext("Your own records of this year, for your files."),
     )
-
-
-def register(app: BranchApp) -> None:
-    """Register /export and /me export (before the plain /me handler)."""
-    app.add_handler(CommandHandler("me", me_export_command, filters=ME_EXPORT))
-    app.add_handler(CommandHandler("export", export_command))

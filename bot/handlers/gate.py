@@ -83,7 +83,7 @@ async def _stop_early(update: Update, context: BranchContext) -> None:
     assert sender is not None
     stranger = sender.member_id is None and not sender.is_admin
     name = command_of(update, context.bot.username)
-    info = find_command(name) if name else None
+    info = find_command(context.services.commands, name) if name else None
     private = _is_private(update)
     if stranger and update.callback_query is not None:
         await reply(update, context, invite_explanation(context.tr))

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ChatType
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
 from bot.buttons import Button
 from bot.context import BranchContext
-from bot.handlers.gate import refuse, reply, requires, sender_of
-from bot.handlers.onboarding import NEW_MESSAGES, refresh_menu
-from bot.handlers.taps import answer, edit, parsed, query_of, send_private
+from bot.handlers.gate import refuse, reply, sender_of
+from bot.handlers.onboarding import refresh_menu
+from bot.handlers.taps import answer, edit, on_button, query_of, send_private
 from bot.i18n import translator
 from bot.keyboards import markup
 from bot.render.members import (
@@ -34,9 +31,6 @@ from bot.services.me import my_overview
 from bot.services.members import BindStatus, bind_group, branch_roster, set_delivery
 from storage.models import DeliveryMode
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
-
 
 def _arguments(text: str | None) -> str:
     """Everything after the command word, untouched (quotes matter to /invite)."""
@@ -44,7 +38,6 @@ def _arguments(text: str | None) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-@requires(Need.SECRETARY, admins=True)
 async def invite_command(update: Update, context: BranchContext) -> None:
     """Create (or reuse) a member and answer a one-time invite deep link."""
     assert update.effective_message is not None
@@ -73,7 +66,6 @@ async def invite_command(update: Update, context: BranchContext) -> None:
         await refresh_menu(context.bot, result.refresh, context.services)
 
 
-@requires(Need.COMMITTEE, private_only=True)
 async def members_command(update: Update, context: BranchContext) -> None:
     """The branch's members by group, with role, link, dues amount and reachability."""
     assert update.effective_message is not None
@@ -85,7 +77,6 @@ async def members_command(update: Update, context: BranchContext) -> None:
         await update.effective_message.reply_text(chunk)
 
 
-@requires(Need.SECRETARY)
 async def bindgroup_command(update: Update, context: BranchContext) -> None:
     """Bind the group chat this is sent in to the secretary's branch."""
     chat = update.effective_chat
@@ -117,12 +108,9 @@ async def bindgroup_command(update: Update, context: BranchContext) -> None:
     )
 
 
-@requires(Need.SECRETARY)
-async def on_delivery_choice(update: Update, context: BranchContext) -> None:
+@on_button("bd", need=Need.SECRETARY)
+async def on_delivery_choice(update: Update, context: BranchContext, tapped: Button) -> None:
     """The secretary's answer to "how should reminders go?": private, group chat or both."""
-    tapped = await parsed(update, context, "bd")
-    if tapped is None:
-        return
     query = query_of(update)
     chat = update.effective_chat
     modes = (DeliveryMode.DIRECT, DeliveryMode.GROUP, DeliveryMode.BOTH)
@@ -144,7 +132,6 @@ async def on_delivery_choice(update: Update, context: BranchContext) -> None:
     await edit(query, chosen)
 
 
-@requires(Need.MEMBER, private_only=True)
 async def me_command(update: Update, context: BranchContext) -> None:
     """My upcoming events, my dues this year and my attendance this year."""
     assert update.effective_message is not None
@@ -156,12 +143,3 @@ async def me_command(update: Update, context: BranchContext) -> None:
         return
     for chunk in split_message(me_text(view, context.tr)):
         await update.effective_message.reply_text(chunk)
-
-
-def register(app: BranchApp) -> None:
-    """Register this feature's handlers."""
-    app.add_handler(CommandHandler("invite", invite_command, filters=NEW_MESSAGES))
-    app.add_handler(CommandHandler("members", members_command, filters=NEW_MESSAGES))
-    app.add_handler(CommandHandler("bindgroup", bindgroup_command, filters=NEW_MESSAGES))
-    app.add_handler(CallbackQueryHandler(on_delivery_choice, pattern=Button.pattern("bd")))
-    app.add_handler(CommandHandler("me", me_command, filters=NEW_MESSAGES))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from telegram import (
     Bot,
@@ -21,14 +20,14 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, filters
+from telegram.ext import filters
 
 from bot.access import Need
 from bot.buttons import Button, MalformedButton, button
 from bot.context import BranchContext, Services
 from bot.handlers.gate import refuse, reply, requires, sender_of
 from bot.i18n import Translator, translator
-from bot.menu import COMMANDS, CommandInfo, commands_for, describe
+from bot.menu import CommandInfo, commands_for, describe
 from bot.profile import publish_descriptions
 from bot.render.onboarding import (
     LANGUAGES,
@@ -50,13 +49,11 @@ from bot.services.members import (
 )
 from storage.models import Role
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
-
 log = logging.getLogger(__name__)
 MENU_LANGUAGES = (("zh_CN", "zh"), ("en", "en"))  # our locale -> Telegram language_code
 # An edited command must not run again (a second invite, a second redeem attempt).
 NEW_MESSAGES = filters.UpdateType.MESSAGE
+LANGUAGE_PATTERN = Button.pattern("lg")  # the language picker's buttons
 _PRESENT = frozenset(
     {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 )
@@ -78,7 +75,7 @@ async def start_command(update: Update, context: BranchContext) -> None:
             return
         assert outcome.locale is not None and outcome.timezone is not None
         tr = translator(outcome.locale, outcome.timezone)
-        commands = commands_for(outcome.role, is_admin=sender.is_admin)
+        commands = commands_for(context.services.commands, outcome.role, is_admin=sender.is_admin)
         await reply(update, context, link_result(outcome, commands, tr))
         if outcome.target is not None:
             target = dataclasses.replace(outcome.target, is_admin=sender.is_admin)
@@ -99,7 +96,7 @@ async def help_command(update: Update, context: BranchContext) -> None:
 def _help_for(update: Update, context: BranchContext) -> str:
     sender = sender_of(context)
     in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
-    commands = commands_for(sender.role, is_admin=sender.is_admin)
+    commands = commands_for(context.services.commands, sender.role, is_admin=sender.is_admin)
     if in_group:
         commands = [c for c in commands if c.group_chat]
     return help_text(
@@ -107,7 +104,6 @@ def _help_for(update: Update, context: BranchContext) -> str:
     )
 
 
-@requires(Need.MEMBER)
 async def lang_command(update: Update, context: BranchContext) -> None:
     """Offer the two languages as buttons."""
     assert update.effective_message is not None
@@ -194,10 +190,10 @@ async def _publish(
 
 async def set_command_menus(bot: Bot, services: Services) -> None:
     """Publish the menus: members' (default and private chats), group ones, each privileged one."""
-    members = commands_for(Role.MEMBER.value)
+    members = commands_for(services.commands, Role.MEMBER.value)
     await _publish(bot, members, BotCommandScopeDefault(), services)
     await _publish(bot, members, BotCommandScopeAllPrivateChats(), services)
-    group = [c for c in COMMANDS if c.group_chat]
+    group = [c for c in services.commands if c.group_chat]
     await _publish(bot, group, BotCommandScopeAllGroupChats(), services)
     settings = services.settings
     targets = menu_targets(
@@ -213,19 +209,10 @@ async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None
     scope = BotCommandScopeChat(target.telegram_id)
     try:
         if target.needs_own_menu:
-            commands = commands_for(target.role, is_admin=target.is_admin)
+            commands = commands_for(services.commands, target.role, is_admin=target.is_admin)
             tr = translator(target.locale, services.settings.default_timezone)
             await bot.set_my_commands(_bot_commands(commands, tr), scope=scope)
         else:
             await bot.delete_my_commands(scope=scope)
     except TelegramError as exc:  # one person's menu must not stop start-up or a reply
         log.warning("could not set the command menu of %s: %s", target.telegram_id, exc)
-
-
-def register(app: BranchApp) -> None:
-    """Register this feature's handlers."""
-    app.add_handler(CommandHandler("start", start_command, filters=NEW_MESSAGES))
-    app.add_handler(CommandHandler("help", help_command, filters=NEW_MESSAGES))
-    app.add_handler(CommandHandler("lang", lang_command, filters=NEW_MESSAGES))
-    app.add_handler(CallbackQueryHandler(on_language, pattern=Button.pattern("lg")))
-    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

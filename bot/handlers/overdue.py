@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from telegram import InputFile, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
 from bot.buttons import VERSION, Button
 from bot.context import BranchContext
-from bot.handlers.gate import requires, sender_of
-from bot.handlers.pages import show, tapped
+from bot.handlers.gate import sender_of
+from bot.handlers.pages import show
+from bot.handlers.taps import on_button
 from bot.render.overdue import OVERDUE_VIEW, nudge_text, overdue_keyboard, overdue_text
 from bot.render.plan import page
 from bot.render.text import MAX_CAPTION, clip
@@ -20,13 +19,9 @@ from bot.services.charts import chart_data, render_png
 from bot.services.nudges import NudgeError, nudge_group
 from bot.services.overdue import build_overdue
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
-
 CHART_WORDS = frozenset({"chart", "--chart", "图", "图表"})
 
 
-@requires(Need.COMMITTEE, private_only=True)
 async def overdue_command(update: Update, context: BranchContext) -> None:
     """List who is behind; with `chart` (or --chart) also send a picture of the year."""
     await _show(update, context, 0)
@@ -34,20 +29,18 @@ async def overdue_command(update: Update, context: BranchContext) -> None:
         await _send_chart(update, context)
 
 
-@requires(Need.COMMITTEE, private_only=True)
-async def on_overdue_page(update: Update, context: BranchContext) -> None:
+OVERDUE_PATTERN = rf"^pg{VERSION}:{OVERDUE_VIEW}:\d{{1,4}}$"  # its page buttons
+
+
+@on_button("pg", pattern=OVERDUE_PATTERN, need=Need.COMMITTEE, private_only=True, alert=True)
+async def on_overdue_page(update: Update, context: BranchContext, button: Button) -> None:
     """Turn a page of /overdue (re-read from the database)."""
-    button = await tapped(update, context)
-    if button is not None:
-        await _show(update, context, button.args[1])
+    await _show(update, context, button.args[1])
 
 
-@requires(Need.COMMITTEE, private_only=True)
-async def on_nudge(update: Update, context: BranchContext) -> None:
+@on_button("nd", need=Need.COMMITTEE, private_only=True, alert=True)
+async def on_nudge(update: Update, context: BranchContext, button: Button) -> None:
     """Queue a polite reminder to everyone behind in one party group (once a day, audited)."""
-    button = await tapped(update, context)
-    if button is None:
-        return
     sender = sender_of(context)
     assert update.callback_query is not None and sender.branch_id is not None
     try:
@@ -80,12 +73,3 @@ async def _send_chart(update: Update, context: BranchContext) -> None:
     await update.effective_message.reply_photo(
         InputFile(chart.png, filename="overdue.png"), caption=clip(caption, MAX_CAPTION)
     )
-
-
-def register(app: BranchApp) -> None:
-    """Register /overdue, its page buttons and the nudge buttons."""
-    app.add_handler(CommandHandler("overdue", overdue_command))
-    app.add_handler(
-        CallbackQueryHandler(on_overdue_page, pattern=rf"^pg{VERSION}:{OVERDUE_VIEW}:\d{{1,4}}$")
-    )
-    app.add_handler(CallbackQueryHandler(on_nudge, pattern=Button.pattern("nd")))

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
-from bot.buttons import VERSION
+from bot.buttons import VERSION, Button
 from bot.context import BranchContext
-from bot.handlers.gate import reply, requires, sender_of
-from bot.handlers.pages import show, tapped
+from bot.handlers.gate import reply, sender_of
+from bot.handlers.pages import show
+from bot.handlers.taps import on_button
 from bot.render.plan import page, plan_keyboard, plan_report_text
 from bot.services.plan_report import build_plan_report
-
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
 # "pg" view codes of /plan (other features page with their own codes).
 VIEWS = {61: "month", 62: "quarter", 63: "year"}
@@ -27,7 +22,6 @@ _ALIASES = {
 }  # fmt: skip
 
 
-@requires(Need.COMMITTEE)
 async def plan_command(update: Update, context: BranchContext) -> None:
     """Show the plan of this month, quarter or year."""
     word = (context.args or ["month"])[0].lower()
@@ -38,12 +32,14 @@ async def plan_command(update: Update, context: BranchContext) -> None:
     await _show(update, context, _CODES[period], 0)
 
 
-@requires(Need.COMMITTEE)
-async def on_plan_page(update: Update, context: BranchContext) -> None:
+_VIEW_CODES = "|".join(str(code) for code in VIEWS)
+PLAN_PATTERN = rf"^pg{VERSION}:(?:{_VIEW_CODES}):\d{{1,4}}$"  # the page buttons of every view
+
+
+@on_button("pg", pattern=PLAN_PATTERN, need=Need.COMMITTEE, alert=True)
+async def on_plan_page(update: Update, context: BranchContext, button: Button) -> None:
     """Turn a page of a /plan view (re-rendered from the database: stateless)."""
-    button = await tapped(update, context)
-    if button is not None:
-        await _show(update, context, button.args[0], button.args[1])
+    await _show(update, context, button.args[0], button.args[1])
 
 
 async def _show(update: Update, context: BranchContext, view: int, number: int) -> None:
@@ -54,12 +50,3 @@ async def _show(update: Update, context: BranchContext, view: int, number: int) 
     )
     text, number, total = page(plan_report_text(report, context.tr), number)
     await show(update, text, plan_keyboard(view, number, total))
-
-
-def register(app: BranchApp) -> None:
-    """Register /plan and its page buttons."""
-    app.add_handler(CommandHandler("plan", plan_command))
-    codes = "|".join(str(code) for code in VIEWS)
-    app.add_handler(
-        CallbackQueryHandler(on_plan_page, pattern=rf"^pg{VERSION}:(?:{codes}):\d{{1,4}}$")
-    )

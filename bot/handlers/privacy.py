@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
 from bot.buttons import Button, button
 from bot.context import BranchContext
-from bot.handlers.gate import reply, requires, sender_of
-from bot.handlers.taps import answer, edit, parsed, query_of
+from bot.handlers.gate import reply, sender_of
+from bot.handlers.taps import answer, edit, on_button, query_of
 from bot.keyboards import markup
 from bot.render import privacy as text
 from bot.render.text import refusal_text
@@ -19,11 +16,7 @@ from bot.services import leaving
 from bot.services.events import Refusal
 from storage.models import Branch
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
-
-@requires(Need.ANYONE)
 async def privacy_command(update: Update, context: BranchContext) -> None:
     """What is stored about the member, who sees it and how long it is kept."""
     sender = sender_of(context)
@@ -35,7 +28,6 @@ async def privacy_command(update: Update, context: BranchContext) -> None:
     await reply(update, context, text.privacy_text(days, context.tr))
 
 
-@requires(Need.SECRETARY, private_only=True)
 async def remove_command(update: Update, context: BranchContext) -> None:
     """/remove NAME: ask how the member left (transfer or removal) before doing anything."""
     name = " ".join(context.args or [])
@@ -65,12 +57,9 @@ async def remove_command(update: Update, context: BranchContext) -> None:
     )
 
 
-@requires(Need.SECRETARY)
-async def on_remove(update: Update, context: BranchContext) -> None:
+@on_button("rm", need=Need.SECRETARY)
+async def on_remove(update: Update, context: BranchContext, tapped: Button) -> None:
     """The secretary chose how the member left: record it (audited)."""
-    tapped = await parsed(update, context, "rm")
-    if tapped is None:
-        return
     member_id, code = tapped.args
     if not 1 <= code <= len(leaving.HOW_CODES):
         await answer(query_of(update), refusal_text(Refusal.UNKNOWN, context.tr))
@@ -94,7 +83,6 @@ async def on_remove(update: Update, context: BranchContext) -> None:
     await edit(query_of(update), result, None)
 
 
-@requires(Need.SECRETARY, private_only=True)
 async def retention_command(update: Update, context: BranchContext) -> None:
     """/retention [DAYS|off]: show or set how long reasons and summaries are kept."""
     args = context.args or []
@@ -115,11 +103,3 @@ async def retention_command(update: Update, context: BranchContext) -> None:
 async def expire_job(context: BranchContext) -> None:
     """The daily job: reasons and summaries past the branch's retention become "given"."""
     leaving.expire_free_text(context.db, now=context.clock.now())
-
-
-def register(app: BranchApp) -> None:
-    """Register /privacy, /remove, /retention and the removal buttons."""
-    app.add_handler(CommandHandler("privacy", privacy_command))
-    app.add_handler(CommandHandler("remove", remove_command))
-    app.add_handler(CommandHandler("retention", retention_command))
-    app.add_handler(CallbackQueryHandler(on_remove, pattern=Button.pattern("rm")))

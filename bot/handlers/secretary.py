@@ -4,24 +4,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
-from telegram.ext import CommandHandler
 
-from bot.access import Need
 from bot.context import BranchContext
-from bot.handlers import attendance_admin, changes, export, overdue, plan
-from bot.handlers.gate import requires, sender_of
+from bot.handlers.gate import sender_of
 from bot.render.digest import digest_with_quorum as digest_text
 from bot.render.text import split_message
 from bot.services.digest_now import digest_now
 
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
-
-@requires(Need.SECRETARY, private_only=True)
 async def digest_command(update: Update, context: BranchContext) -> None:
     """The weekly digest now, to the asker only (with the quorum warning if one is due)."""
     assert update.effective_message is not None
@@ -30,13 +21,3 @@ async def digest_command(update: Update, context: BranchContext) -> None:
     view = digest_now(context.db, branch_id=sender.branch_id, now=context.clock.now())
     for chunk in split_message(digest_text(view, context.tr)):
         await update.effective_message.reply_text(chunk)
-
-
-def register(app: BranchApp) -> None:
-    """Register every secretary tool (export first: its `/me export` must precede `/me`)."""
-    export.register(app)
-    plan.register(app)
-    overdue.register(app)
-    attendance_admin.register(app)
-    changes.register(app)
-    app.add_handler(CommandHandler("digest", digest_command))

@@ -6,16 +6,13 @@ it afresh: after a restart the leader answers the question they were asked and g
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Message, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Need
 from bot.buttons import Button
 from bot.context import BranchContext
-from bot.handlers.gate import requires, sender_of
-from bot.handlers.taps import answer, edit, parsed, query_of, send_private
+from bot.handlers.gate import sender_of
+from bot.handlers.taps import answer, edit, on_button, query_of, send_private
 from bot.keyboards import markup
 from bot.render import talks as text
 from bot.render.meetings import start_private_chat
@@ -25,9 +22,6 @@ from bot.services import talks
 from bot.services.events import Refusal
 from bot.services.files import SentFile, check_form_file
 from bot.services.talks import TalksState
-
-if TYPE_CHECKING:
-    from bot.app import BranchApp
 
 
 async def _show(message: Message, state: TalksState, context: BranchContext) -> None:
@@ -39,7 +33,6 @@ async def _show(message: Message, state: TalksState, context: BranchContext) -> 
     await message.reply_text(text.prompt(state, context.tr), reply_markup=markup(rows))
 
 
-@requires(Need.GROUP_LEADER, private_only=True)
 async def talks_command(update: Update, context: BranchContext) -> None:
     """/talks [2026Q1]: begin (or resume) handing in a quarter's talk records."""
     assert update.message is not None
@@ -59,12 +52,9 @@ async def talks_command(update: Update, context: BranchContext) -> None:
     await _show(update.message, state, context)
 
 
-@requires(Need.GROUP_LEADER)
-async def on_talks_button(update: Update, context: BranchContext) -> None:
+@on_button("tk", need=Need.GROUP_LEADER)
+async def on_talks_button(update: Update, context: BranchContext, tapped: Button) -> None:
     """ "Hand in talk records" on a reminder: start the flow privately for its quarter."""
-    tapped = await parsed(update, context, "tk")
-    if tapped is None:
-        return
     sender = sender_of(context)
     state = talks.start_for_occurrence(
         context.db,
@@ -128,12 +118,9 @@ async def talks_file(update: Update, context: BranchContext) -> None:
     await _show(message, state, context)
 
 
-@requires(Need.GROUP_LEADER)
-async def on_toggle(update: Update, context: BranchContext) -> None:
+@on_button("tm", need=Need.GROUP_LEADER)
+async def on_toggle(update: Update, context: BranchContext, tapped: Button) -> None:
     """Add or remove a participant; the keyboard shows who is chosen."""
-    tapped = await parsed(update, context, "tm")
-    if tapped is None:
-        return
     sender, query = sender_of(context), query_of(update)
     state = talks.toggle(
         context.db,
@@ -147,12 +134,9 @@ async def on_toggle(update: Update, context: BranchContext) -> None:
         await edit(query, text.prompt(state, context.tr), text.keyboard(state, context.tr))
 
 
-@requires(Need.GROUP_LEADER)
-async def on_step_done(update: Update, context: BranchContext) -> None:
+@on_button("td", need=Need.GROUP_LEADER)
+async def on_step_done(update: Update, context: BranchContext, tapped: Button) -> None:
     """Done choosing participants, or Skip the form: go to the next step."""
-    tapped = await parsed(update, context, "td")
-    if tapped is None:
-        return
     sender, query, now = sender_of(context), query_of(update), context.clock.now()
     member_id, telegram_id = sender.member_id, sender.telegram_id
     if tapped.id == talks.DONE_PEOPLE:
@@ -178,11 +162,3 @@ async def on_step_done(update: Update, context: BranchContext) -> None:
     await answer(query, text.step_toast(state, context.tr))
     body = text.saved_text(state, context.tr) if state.saved else text.prompt(state, context.tr)
     await edit(query, body, text.keyboard(state, context.tr) if not state.saved else None)
-
-
-def register(app: BranchApp) -> None:
-    """Register /talks and its buttons (text and file answers come via the conversation)."""
-    app.add_handler(CommandHandler("talks", talks_command))
-    app.add_handler(CallbackQueryHandler(on_talks_button, pattern=Button.pattern("tk")))
-    app.add_handler(CallbackQueryHandler(on_toggle, pattern=Button.pattern("tm")))
-    app.add_handler(CallbackQueryHandler(on_step_done, pattern=Button.pattern("td")))

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import keyboards
+from bot.access import Need
 from bot.buttons import Button, MalformedButton
 from bot.concurrency import answers_first
 from bot.context import BranchContext
+from bot.handlers import pages
 from bot.i18n import translator
 from bot.keyboards import markup
 from bot.render import reminders as reminders_text
@@ -32,7 +34,7 @@ from bot.render.text import Keyboard, fit, refusal_text, split_message, toast
 from bot.services.attendance import Answer
 from bot.services.events import Refusal
 from bot.services.reminders import MemberState, ReminderView, build_reminder_view
-from bot.services.tap_views import TapViews, Viewer
+from bot.services.tap_views import Viewer
 
 log = logging.getLogger(__name__)
 GROUP_EDIT_INTERVAL = 3.0  # seconds between edits of one group chat's messages (20 a minute)
@@ -55,6 +57,57 @@ async def parsed(update: Update, context: BranchContext, *actions: str) -> Butto
         await answer(query, refusal_text(Refusal.UNKNOWN, context.tr))
         return None
     return tapped
+
+
+TapHandler = Callable[[Update, BranchContext, Button], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class ButtonAction:
+    """One button action: its callback codes, who may tap it, and what a tap does.
+
+    Made by `on_button`; `bot.handlers.table` registers it. The codes give both the callback
+    pattern and the check of the parsed button, so an action's code is written once.
+    """
+
+    codes: tuple[str, ...]
+    need: Need
+    run: TapHandler
+    private_only: bool = False
+    # A custom callback pattern (paged views share one action code and differ by view).
+    custom_pattern: str | None = None
+    # Secretary tools answer a stale button with an alert rather than a toast.
+    alert: bool = False
+
+    @property
+    def pattern(self) -> str:
+        """The callback-data regex of this action."""
+        return self.custom_pattern or Button.pattern(*self.codes)
+
+    async def __call__(self, update: Update, context: BranchContext) -> None:
+        """Parse the tapped button (a malformed one gets a toast) and run the action."""
+        if self.alert:
+            tapped = await pages.tapped(update, context)
+        else:
+            tapped = await parsed(update, context, *self.codes)
+        if tapped is not None:
+            await self.run(update, context, tapped)
+
+
+def on_button(
+    *codes: str,
+    need: Need,
+    private_only: bool = False,
+    pattern: str | None = None,
+    alert: bool = False,
+) -> Callable[[TapHandler], ButtonAction]:
+    """Declare a button action: `@on_button("at", need=Need.MEMBER)` over `(update, context,
+    tapped)`; the handler runs only for a well-formed button of these codes."""
+
+    def decorate(run: TapHandler) -> ButtonAction:
+        return ButtonAction(codes, need, run, private_only, pattern, alert)
+
+    return decorate
 
 
 async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
@@ -103,7 +156,7 @@ async def refresh_after_answer(update: Update, context: BranchContext, answer: A
     if in_group(update) or sender is None or sender.member_id is None:
         await refresh_reminder(update, context, answer.event.occurrence_id)
         return
-    views = _TAP_VIEWS.setdefault(context.application, TapViews())
+    views = context.services.tap_views
     view = views.meeting_view(
         context.db,
         occurrence_id=answer.event.occurrence_id,
@@ -181,21 +234,11 @@ async def _edit_view(
         log.warning("could not edit a reminder: %s", exc)
 
 
-@dataclass
-class _GroupEdits:
-    last: dict[int, float] = field(default_factory=dict)  # chat id -> loop time of last edit
-    pending: set[tuple[int, int]] = field(default_factory=set)  # (chat id, message id)
-
-
-_EDITS: weakref.WeakKeyDictionary[object, _GroupEdits] = weakref.WeakKeyDictionary()
-_TAP_VIEWS: weakref.WeakKeyDictionary[object, TapViews] = weakref.WeakKeyDictionary()
-
-
 async def _refresh_group(
     context: BranchContext, chat_id: int, message_id: int, occurrence_id: int
 ) -> None:
     """Edit a group's reminder now if the group was not edited lately, else once, a bit later."""
-    edits = _EDITS.setdefault(context.application, _GroupEdits())
+    edits = context.services.group_edits
     key = (chat_id, message_id)
     if key in edits.pending:
         return  # an edit is already on its way and will show this tap too

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from bot.menu import COMMANDS
+from bot.handlers.table import menu
 from storage.db import Database
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
 from tests.harness import Harness, seed_branch
 from tests.harness import settings_for as settings_for
+
+COMMANDS = menu()
 
 ADMIN = 777
 PRIVATE = {"type": "all_private_chats"}

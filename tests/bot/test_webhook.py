@@ -13,8 +13,8 @@ import pytest
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from bot.app import BranchApp, build_application
-from bot.context import Services
+from bot.app import build_application
+from bot.context import BranchApp, Services
 from bot.webhook import (
     SECRET_HEADER,
     WebhookError,
