@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import MissingCatalogError, Translator, translator
-from bot.plan_view import holiday_warnings, plan_year_text
+from bot.render.plan_year import holiday_warnings, plan_year_text
 from bot.services.roster import RosterError, export_roster, import_roster, read_roster
 from bot.settings import Settings
 from scheduler.clock import Clock

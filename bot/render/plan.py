@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bot.buttons import button
 from bot.i18n import Translator
-from bot.plan_view import audience_label
+from bot.render.plan_year import audience_label
 from bot.render.text import Keyboard, split_message
 from bot.services.plan_report import PlanEntry, PlanReport
 from scheduler.records import NOT_REACHABLE

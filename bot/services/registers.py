@@ -19,8 +19,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.i18n import Translator
-from bot.plan_view import audience_label
 from bot.render.plan import state_label, yes_no
+from bot.render.plan_year import audience_label
 from bot.services.branch_year import BranchYear, audience_of
 from bot.services.inert import inert_cell
 from scheduler.records import MeetingRecord, Standing, meeting_record, member_since
