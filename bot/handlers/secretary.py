@@ -1,6 +1,5 @@
-"""The secretary tools: one registration call for /plan, /overdue, /attendance,
-/reschedule, /cancelevent, /export, /me export and /digest.
-"""
+"""/digest: the weekly digest now, for the secretary (the other secretary tools have their own
+modules: plan, overdue, attendance_admin, changes, export)."""
 
 from __future__ import annotations
 
