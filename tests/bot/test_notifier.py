@@ -9,9 +9,10 @@ import pytest
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import translator
-from bot.notifier import _outcome, nudge_text
+from bot.notifier import _outcome
 from bot.ratelimit import SendAborted
 from bot.render.digest import digest_messages, digest_text
+from bot.render.nudges import nudge_text
 from bot.render.reminders import reminder_buttons, reminder_text
 from bot.services.reminders import GroupCounts, MemberState, ReminderView
 from scheduler.digest import Digest, DuesProgress, TalksProgress, Unreachable
