@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
 from scheduler.audience import GROUP_CHAT_AUDIENCES, LEADERSHIP, in_audience
-from scheduler.kinds import SPECS, ItemKind, quarter_of
+from scheduler.kinds import BY_KIND, ItemKind, quarter_of
 from scheduler.notify import Kind
 from scheduler.plan import Plan, PlanItem, ReminderRule
 from scheduler.recurrence import local_to_utc, to_local, zone
@@ -194,7 +194,7 @@ def reminder_slots(
         for index, rule in enumerate(item.reminders):
             rule_day = day + dt.timedelta(days=rule.offset_days)
             at = local_to_utc(rule_day, rule.at, tz)
-            if SPECS[item.kind].is_event:
+            if BY_KIND[item.kind].is_event:
                 expires = occ.starts_at
             else:
                 last_day = max(day, rule_day)

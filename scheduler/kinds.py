@@ -4,7 +4,7 @@ A kind is an `ItemKind`; a plan file names it by its value ("meeting", "dues", .
 not fit in data - texts, buttons, the rows that count as having acted - is a `match` over the
 kind that ends in `assert_never`, so mypy lists every place a new kind must be handled.
 
-To add a kind: add a member to `ItemKind` and its `KindSpec` to `SPECS`, then run mypy and
+To add a kind: add a member to `ItemKind` and its `KindSpec` to `BY_KIND`, then run mypy and
 handle each `match` it names (docs/extending.md walks through it).
 """
 
@@ -64,7 +64,7 @@ def _rules(*rules: tuple[int, str, bool]) -> tuple[ReminderRule, ...]:
     )
 
 
-SPECS: Mapping[ItemKind, KindSpec] = MappingProxyType({
+BY_KIND: Mapping[ItemKind, KindSpec] = MappingProxyType({
     ItemKind.MEETING: KindSpec(
         ItemKind.MEETING, _rules((-3, "09:00", False), (0, "08:00", False)), Period.EVENT,
         is_event=True,
@@ -79,11 +79,6 @@ SPECS: Mapping[ItemKind, KindSpec] = MappingProxyType({
         ItemKind.PAPERWORK, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER
     ),
 })  # fmt: skip
-
-
-def spec(kind: ItemKind) -> KindSpec:
-    """The spec of `kind`."""
-    return SPECS[kind]
 
 
 def quarter_of(day: dt.date) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from typing import Any, NoReturn, Protocol
 
 import holidays
 
-from scheduler.kinds import SPECS, ItemKind
+from scheduler.kinds import BY_KIND, ItemKind
 from scheduler.kinds import ReminderRule as ReminderRule
 
 KINDS = tuple(kind.value for kind in ItemKind)
@@ -137,7 +137,7 @@ class Plan:
 
 
 DEFAULT_REMINDERS: Mapping[str, tuple[ReminderRule, ...]] = MappingProxyType(
-    {kind.value: spec.default_reminders for kind, spec in SPECS.items()}
+    {kind.value: spec.default_reminders for kind, spec in BY_KIND.items()}
 )
 
 
@@ -255,7 +255,7 @@ def _item(source: str, number: int, raw: object) -> PlanItem:
         where.fail("id", "must be 1-32 characters from a-z, 0-9, '_' and '-'")
     kind = ItemKind(where.choice(table["kind"], "kind", KINDS))
     duration = where.integer(table.get("duration_minutes", 0), "duration_minutes", 0, 24 * 60)
-    if SPECS[kind].is_event and duration == 0:
+    if BY_KIND[kind].is_event and duration == 0:
         where.fail("duration_minutes", "a meeting needs a duration of at least 1 minute")
     rhythm = _rhythm(where, table["rhythm"])
     reminders = DEFAULT_REMINDERS[kind]

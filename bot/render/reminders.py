@@ -14,7 +14,7 @@ from bot.buttons import button
 from bot.i18n import Translator
 from bot.render.text import Keyboard
 from bot.services.reminders import GroupCounts, ReminderView
-from scheduler.kinds import SPECS, ItemKind, Period
+from scheduler.kinds import BY_KIND, ItemKind, Period
 from scheduler.records import CHECK_IN_CLOSES
 
 
@@ -50,7 +50,7 @@ def change_text(view: ReminderView, tr: Translator) -> str:
 def catch_up_line(view: ReminderView, tr: Translator) -> str:
     """'Sent late' with how long is left, e.g. 'It starts in 2 hours.'."""
     _ = tr.gettext
-    if not SPECS[view.item_kind].is_event:
+    if not BY_KIND[view.item_kind].is_event:
         return _("This reminder comes late: the bot was offline at its time.")
     left = view.until_start
     return _("This reminder comes late (the bot was offline): {event} starts in {left}.").format(
@@ -73,7 +73,7 @@ def duration(delta: dt.timedelta, tr: Translator) -> str:
 def _headline(view: ReminderView, tr: Translator) -> str:
     _ = tr.gettext
     title = view.title.get(tr.locale_name)
-    period = SPECS[view.item_kind].period
+    period = BY_KIND[view.item_kind].period
     match period:
         case Period.EVENT:
             return _("Reminder: {title}").format(title=title)
@@ -94,7 +94,7 @@ def _headline(view: ReminderView, tr: Translator) -> str:
 def _details(view: ReminderView, tr: Translator) -> list[str]:
     _ = tr.gettext
     lines = []
-    if SPECS[view.item_kind].is_event:
+    if BY_KIND[view.item_kind].is_event:
         lines.append(
             _("When: {day} {start}–{end}").format(
                 day=tr.day(tr.local(view.starts_at).date()),
