@@ -1,0 +1,269 @@
+"""A branch brought onto the bot from the chat alone: the admin creates it, its secretary joins
+through the link, uploads and fixes a roster, edits the roster from /roster and the plan from
+/plan file, and changes a setting; a member's file is refused. Real Application, fake Bot API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlmodel import select
+
+from bot.services import uploads
+from storage.db import Database
+from storage.models import AuditEntry, Branch, Member
+from tests.fakes import updates
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.clock import FrozenClock
+from tests.harness import Harness, settings_for
+
+ADMIN, SECRETARY, MEMBER, STRANGER = 777, 9100, 9200, 9300
+NAME = "第三党支部"
+
+
+@pytest.fixture
+async def h(db: Database, clock: FrozenClock, api: FakeTelegram) -> AsyncIterator[Harness]:
+    harness = Harness(db, clock, api, settings_for(api, admin_telegram_ids=(ADMIN,)))
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+def _document(h: Harness, user_id: int, data: bytes, filename: str, **kw: Any) -> dict[str, Any]:
+    message = updates.message_dict(None, user_id=user_id, **kw)
+    message["document"] = h.api.put_file(data, filename)
+    return {"update_id": updates.next_update_id(), "message": message}
+
+
+def _buttons(h: Harness, chat_id: int) -> list[dict[str, Any]]:
+    last = h.api.messages_to(chat_id)[-1]
+    markup = last.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def _tap(h: Harness, user_id: int, label: str) -> None:
+    button = next(b for b in _buttons(h, user_id) if b["text"] == label)
+    message = h.api.last_message(user_id)
+    assert message is not None
+    await h.feed(
+        updates.callback_query(
+            button["callback_data"], user_id=user_id, message_id=message["message_id"]
+        )
+    )
+
+
+def _shown(h: Harness, chat_id: int) -> str:
+    """The text of the bot's newest message in a chat, as it is now (after edits)."""
+    message = h.api.last_message(chat_id)
+    assert message is not None
+    return str(message.get("text", ""))
+
+
+def _audits(h: Harness) -> list[str]:
+    with h.db.read() as s:
+        return [a.action for a in s.exec(select(AuditEntry).order_by(AuditEntry.id))]  # type: ignore[arg-type]
+
+
+def _members(h: Harness) -> dict[str, Member]:
+    with h.db.read() as s:
+        return {m.name: m for m in s.exec(select(Member))}
+
+
+async def _create_and_join(h: Harness) -> None:
+    await h.feed(updates.command("newbranch", NAME, "Asia/Shanghai", "en", user_id=ADMIN))
+    answer = h.last_reply(ADMIN)
+    assert f"Branch {NAME} created" in answer
+    token = re.search(r"start=([A-Za-z0-9_-]+)", answer)
+    assert token is not None
+    await h.feed(updates.command("start", token.group(1), user_id=SECRETARY))
+    with h.db.read() as s:
+        secretary = s.exec(select(Member).where(Member.telegram_id == SECRETARY)).one()
+    assert secretary.role == "secretary"
+
+
+GOOD = [
+    "name,telegram_id,role,group,dues_amount,status",
+    "Secretary,9100,secretary,第一党小组,20.00,full",
+    "张三,9200,member,第一党小组,12.50,full",
+    "李四,,member,第二党小组,8.00,probationary",
+]
+
+
+def _gbk(lines: list[str]) -> bytes:
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+async def test_a_branch_set_up_from_the_chat(h: Harness) -> None:
+    await _create_and_join(h)
+    with h.db.read() as s:
+        branch = s.exec(select(Branch).where(Branch.name == NAME)).one()
+    assert branch.plan_toml is None  # the default plan
+
+    # A GBK CSV with two bad lines: refused, each with its line number and reason.
+    bad = [*GOOD, "王五,,member,第二党小组,abc,full", "赵六,,chief,第二党小组,5,full"]
+    await h.feed(_document(h, SECRETARY, _gbk(bad), "roster.csv"))
+    answer = h.last_reply(SECRETARY)
+    assert "cannot be imported" in answer
+    assert "line 5: dues_amount 'abc'" in answer and "line 6: role 'chief'" in answer
+    assert "张三" not in _members(h)
+
+    # Fixed: a preview with counts and [Import] / [Cancel]; nothing written before the tap.
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD), "roster.csv"))
+    assert "2 new, 1 updated, 0 unchanged" in h.last_reply(SECRETARY)
+    assert [b["text"] for b in _buttons(h, SECRETARY)] == ["Import", "Cancel"]
+    assert "张三" not in _members(h)
+    await _tap(h, SECRETARY, "Import")
+    members = _members(h)
+    assert members["张三"].telegram_id == MEMBER and members["李四"].status == "probationary"
+    links = h.last_reply(SECRETARY)
+    assert "李四: https://t.me/" in links and "张三:" not in links  # 张三 has an account already
+    assert "roster.upload" in _audits(h) and "roster.import" in _audits(h)
+
+    # /roster: the XLSX, edited and sent back.
+    await h.feed(updates.command("roster", user_id=SECRETARY))
+    sent = h.api.sent("sendDocument")[-1]["document"]
+    assert sent.filename == "roster.xlsx"
+    book = load_workbook(io.BytesIO(sent.content))
+    sheet = book.worksheets[0]
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value == "李四":
+            row[4].value = "10.00"
+    out = io.BytesIO()
+    book.save(out)
+    await h.feed(_document(h, SECRETARY, out.getvalue(), "roster.xlsx"))
+    assert "0 new, 1 updated, 2 unchanged" in h.last_reply(SECRETARY)
+    await _tap(h, SECRETARY, "Import")
+    assert _members(h)["李四"].dues_amount == Decimal("10.00")
+
+    # The plan as a file: the committee meeting moves to the first Thursday.
+    await h.feed(updates.command("plan", "file", user_id=SECRETARY))
+    plan = h.api.sent("sendDocument")[-1]["document"]
+    text = plan.content.decode("utf-8")
+    assert text.startswith("#") and 'id = "committee_meeting"' in text
+    edited = text.replace(
+        'rhythm = { every = "month", weekday = "tue", nth = 1 }',
+        'rhythm = { every = "month", weekday = "thu", nth = 1 }',
+    )
+    assert edited != text
+    await h.feed(_document(h, SECRETARY, edited.encode("utf-8"), "plan.toml"))
+    preview = h.last_reply(SECRETARY)
+    assert "moved:" in preview and "Branch committee meeting" in preview
+    assert "Tue, Mar 3 16:00 Branch committee meeting → Thu, Mar 5 16:00" in preview
+    with h.db.read() as s:
+        assert s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml is None
+    await _tap(h, SECRETARY, "Apply")
+    assert "in force" in _shown(h, SECRETARY)
+    with h.db.read() as s:
+        assert s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml == edited
+    assert "plan.set" in _audits(h)
+
+    # Back to the default plan: one command.
+    await h.feed(updates.command("plan", "default", user_id=SECRETARY))
+    assert "Back to the default plan" in h.last_reply(SECRETARY)
+    await _tap(h, SECRETARY, "Apply")
+    with h.db.read() as s:
+        assert s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml is None
+
+    # /plan month still works.
+    await h.feed(updates.command("plan", "month", user_id=SECRETARY))
+    assert "Usage" not in h.last_reply(SECRETARY)
+
+
+async def test_a_plan_with_a_bad_field_names_the_item_and_the_field(h: Harness) -> None:
+    await _create_and_join(h)
+    await h.feed(updates.command("plan", "file", user_id=SECRETARY))
+    text = h.api.sent("sendDocument")[-1]["document"].content.decode("utf-8")
+    bad = text.replace('time = "16:00"', 'time = "25:00"', 1)
+    assert bad != text
+    await h.feed(_document(h, SECRETARY, bad.encode(), "plan.toml"))
+    answer = h.last_reply(SECRETARY)
+    assert "cannot be used" in answer
+    assert "item 'committee_meeting'" in answer and "field 'time'" in answer
+
+
+async def test_a_member_or_a_group_gets_a_refusal_and_nothing_is_read(h: Harness) -> None:
+    await _create_and_join(h)
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD), "roster.csv"))
+    await _tap(h, SECRETARY, "Import")
+    downloads = h.api.count("getFile")
+    await h.feed(_document(h, MEMBER, _gbk(GOOD), "roster.csv"))
+    assert "Only the branch secretary" in h.last_reply(MEMBER)
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD), "roster.csv", chat_id=-100555))
+    assert "Only the branch secretary" in h.last_reply(-100555)
+    assert h.api.count("getFile") == downloads  # nothing was downloaded
+    await h.feed(updates.command("roster", user_id=MEMBER))
+    assert "not available to your role" in h.last_reply(MEMBER)
+    await h.feed(updates.command("newbranch", "其他支部", user_id=SECRETARY))
+    assert "not available to your role" in h.last_reply(SECRETARY)
+
+
+async def test_previews_replace_expire_and_apply_once(h: Harness) -> None:
+    await _create_and_join(h)
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD), "roster.csv"))
+    first = _buttons(h, SECRETARY)
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD[:2]), "roster.csv"))
+    # The first preview's Import is void now: the second upload replaced it.
+    await h.feed(updates.callback_query(first[0]["callback_data"], user_id=SECRETARY))
+    assert "no longer valid" in h.answers()[-1]["text"]
+    assert "张三" not in _members(h)
+    h.clock.advance(seconds=(uploads.PREVIEW_TTL + dt.timedelta(minutes=1)).total_seconds())
+    await _tap(h, SECRETARY, "Import")
+    assert "no longer valid" in h.answers()[-1]["text"]
+    assert "张三" not in _members(h)
+
+
+async def test_too_large_and_formula_cells(h: Harness) -> None:
+    await _create_and_join(h)
+    message = updates.message_dict(None, user_id=SECRETARY)
+    message["document"] = h.api.put_file(b"x", "roster.csv") | {
+        "file_size": uploads.MAX_FILE_BYTES + 1
+    }
+    await h.feed({"update_id": updates.next_update_id(), "message": message})
+    assert "larger than" in h.last_reply(SECRETARY)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["name", "telegram_id", "role", "group", "dues_amount", "status"])
+    sheet.append(["Secretary", "9100", "secretary", "", "1", "full"])
+    sheet.append(["=HYPERLINK(\"x\")", "", "member", "", "1", "full"])
+    sheet["A3"].data_type = "s"
+    out = io.BytesIO()
+    book.save(out)
+    await h.feed(_document(h, SECRETARY, out.getvalue(), "roster.xlsx"))
+    await _tap(h, SECRETARY, "Import")
+    assert '=HYPERLINK("x")' in _members(h)  # the text, never evaluated
+
+
+async def test_rename_and_unique_names(h: Harness) -> None:
+    await _create_and_join(h)
+    await h.feed(updates.command("newbranch", NAME, user_id=ADMIN))
+    assert "already a branch" in h.last_reply(ADMIN)
+    await h.feed(updates.command("renamebranch", NAME, "第四党支部", user_id=ADMIN))
+    assert "is now called 第四党支部" in h.last_reply(ADMIN)
+    assert "branch.create" in _audits(h) and "branch.rename" in _audits(h)
+    await h.feed(updates.command("newbranch", "X", "Mars/Base", user_id=ADMIN))
+    assert "not a time zone" in h.last_reply(ADMIN)
+
+
+async def test_settings_change_is_previewed_and_audited(h: Harness) -> None:
+    await _create_and_join(h)
+    await h.feed(updates.command("settings", user_id=SECRETARY))
+    answer = h.last_reply(SECRETARY)
+    assert "Time zone: Asia/Shanghai" in answer and "Dues day" in answer
+    await _tap(h, SECRETARY, "简体中文")
+    assert "→ 简体中文" in h.last_reply(SECRETARY)
+    with h.db.read() as s:
+        assert s.exec(select(Branch).where(Branch.name == NAME)).one().locale == "en"
+    await _tap(h, SECRETARY, "Apply")
+    with h.db.read() as s:
+        assert s.exec(select(Branch).where(Branch.name == NAME)).one().locale == "zh_CN"
+    assert "settings.change" in _audits(h)
