@@ -147,7 +147,7 @@ def invite_lines(invites: Sequence[InviteIssued], username: str) -> list[str]:
 def invites_heading(count: int, tr: Translator) -> str:
     """Above the new members' invite links."""
     return tr.ngettext(
-        "A one-time invite link for the new member; send it to them personally:",
+        "The one-time invite link for {count} new member; send it to them personally:",
         "One-time invite links for the {count} new members; send each to its member personally:",
         count,
     ).format(count=count)

@@ -234,7 +234,7 @@ async def test_too_large_and_formula_cells(h: Harness) -> None:
     assert sheet is not None
     sheet.append(["name", "telegram_id", "role", "group", "dues_amount", "status"])
     sheet.append(["Secretary", "9100", "secretary", "", "1", "full"])
-    sheet.append(["=HYPERLINK(\"x\")", "", "member", "", "1", "full"])
+    sheet.append(['=HYPERLINK("x")', "", "member", "", "1", "full"])
     sheet["A3"].data_type = "s"
     out = io.BytesIO()
     book.save(out)
