@@ -14,6 +14,7 @@ from bot.services.uploads import (
     RosterPreview,
     UploadRefusal,
 )
+from scheduler.plan import ReminderRule
 from scheduler.recurrence import Occurrence
 
 LISTED = 20  # bad lines, names or occurrences shown in a message; the rest are counted
@@ -234,11 +235,37 @@ def settings_text(
         _("Reminder lead times: {value}").format(value="; ".join(leads)),
         "",
         _(
-            "Tap a button to change the time zone or the language. The dues day and the "
-            "reminder lead times are part of the plan: /plan file, edit, send it back."
+            "Tap a button to change a setting; you see what changes before it is applied. "
+            "Other reminder times are in the plan: /plan file, edit it, send it back."
         ),
     ]
     return "\n".join(lines)
+
+
+def dues_rule(day: int | None, weekday: int | None, nth: int | None, tr: Translator) -> str:
+    """A dues day rule: a day of the month, or the n-th weekday."""
+    _ = tr.gettext
+    if day is not None:
+        return _("day {day} of the month").format(day=day)
+    if weekday is None or nth is None:
+        return "—"
+    name = tr.locale.days["format"]["wide"][weekday]
+    return _("{weekday} of week {nth}").format(weekday=name, nth=nth)
+
+
+def lead_label(days: int, tr: Translator) -> str:
+    """A meeting reminder lead time."""
+    return tr.ngettext("meetings: {days} day before", "meetings: {days} days before", days).format(
+        days=days
+    )
+
+
+def reminder_rules(rules: Sequence[ReminderRule], tr: Translator) -> str:
+    """An item's reminders, e.g. "-3 d 09:00, +0 d 08:00" (days from the event)."""
+    return ", ".join(
+        tr.gettext("{days} d {time}").format(days=f"{r.offset_days:+d}", time=f"{r.at:%H:%M}")
+        for r in rules
+    )
 
 
 def setting_preview(name: str, old: str, new: str, tr: Translator) -> str:

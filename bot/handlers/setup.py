@@ -24,7 +24,7 @@ from bot.buttons import Button
 from bot.context import BranchContext
 from bot.handlers.gate import reply, requires, sender_of
 from bot.handlers.taps import answer, edit, parsed, query_of
-from bot.services import conversation, uploads
+from bot.services import conversation, settings_change, uploads
 from bot.services.branches import (
     BranchRefused,
     create_branch,
@@ -162,6 +162,9 @@ async def on_document(update: Update, context: BranchContext) -> None:
         return
     file = await document.get_file()
     data = bytes(await file.download_as_bytearray())
+    if len(data) > uploads.MAX_FILE_BYTES:  # the message did not say its size
+        await message.reply_text(text.upload_refused(UploadRefusal.TOO_LARGE, tr))
+        return
     now = context.clock.now()
     try:
         if kind == uploads.ROSTER:
@@ -246,10 +249,17 @@ async def plan_file_command(update: Update, context: BranchContext) -> None:
 
 # ---------------------------------------------------------------- /settings
 
+# /settings button codes: what the second number of an "sg" button indexes.
+TIMEZONE, LANGUAGE, DUES_DAY, LEAD = 1, 2, 3, 4
+
+
+def _button(label: str, code: int, index: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=Button("sg", (code, index)).encode())
+
 
 @requires(Need.SECRETARY, private_only=True)
 async def settings_command(update: Update, context: BranchContext) -> None:
-    """/settings: the branch's settings, with buttons to change time zone and language."""
+    """/settings: the branch's settings, with a button for each value it can change to."""
     assert update.effective_message is not None
     tr = context.tr
     sender = sender_of(context)
@@ -257,25 +267,28 @@ async def settings_command(update: Update, context: BranchContext) -> None:
         branch = uploads.secretary_branch(session, sender.telegram_id)
     plan = plan_for(branch)
     dues = [i for i in plan.items if i.kind == "dues"]
-    dues_day = ", ".join(_rhythm(i.rhythm.day, i.rhythm.weekday, i.rhythm.nth, tr) for i in dues)
+    dues_day = ", ".join(
+        text.dues_rule(i.rhythm.day, i.rhythm.weekday, i.rhythm.nth, tr) for i in dues
+    )
     leads = []
     for item in plan.items:
         rules = item.reminders or DEFAULT_REMINDERS.get(item.kind, ())
         title = item.title.zh_CN if tr.locale_name == "zh_CN" else item.title.en
-        when = ", ".join(f"{r.offset_days:+d}d {r.at:%H:%M}" for r in rules)
-        leads.append(f"{title} {when}")
+        leads.append(f"{title} {text.reminder_rules(rules, tr)}")
     rows = [
+        [_button(z, TIMEZONE, n) for n, z in enumerate(TIMEZONES) if z != branch.timezone][:3],
         [
-            InlineKeyboardButton(zone_name, callback_data=Button("sg", (1, n)).encode())
-            for n, zone_name in enumerate(TIMEZONES)
-            if zone_name != branch.timezone
-        ][:3],
-        [
-            InlineKeyboardButton(
-                text.language_name(loc), callback_data=Button("sg", (2, n)).encode()
-            )
+            _button(text.language_name(loc), LANGUAGE, n)
             for n, loc in enumerate(LOCALES)
             if loc != branch.locale
+        ],
+        [
+            _button(text.dues_rule(day, _WEEKDAYS.get(wd or ""), nth, tr), DUES_DAY, n)
+            for n, (day, wd, nth) in enumerate(settings_change.DUES_DAYS)
+        ],
+        [
+            _button(text.lead_label(d, tr), LEAD, n)
+            for n, d in enumerate(settings_change.LEAD_DAYS)
         ],
     ]
     await update.effective_message.reply_text(
@@ -291,10 +304,7 @@ async def settings_command(update: Update, context: BranchContext) -> None:
     )
 
 
-def _rhythm(day: int | None, weekday: int | None, nth: int | None, tr: object) -> str:
-    if day is not None:
-        return f"{day}"
-    return f"{nth}×{weekday}"
+_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 @requires(Need.SECRETARY)
@@ -306,32 +316,59 @@ async def on_setting(update: Update, context: BranchContext) -> None:
     if button is None:
         return
     code, index = button.args
-    choices = TIMEZONES if code == 1 else LOCALES if code == 2 else ()
-    if index >= len(choices):
+    choices: tuple[object, ...] = {
+        TIMEZONE: TIMEZONES,
+        LANGUAGE: LOCALES,
+        DUES_DAY: settings_change.DUES_DAYS,
+        LEAD: settings_change.LEAD_DAYS,
+    }.get(code, ())
+    if index >= len(choices) or query.message is None:
         await answer(query, text.upload_refused(UploadRefusal.EXPIRED, tr))
         return
-    name = "timezone" if code == 1 else "locale"
+    telegram_id, now = sender_of(context).telegram_id, context.clock.now()
+    chat_id = query.message.chat.id
     try:
+        if code in (DUES_DAY, LEAD):
+            with context.db.read() as session:
+                branch = uploads.secretary_branch(session, telegram_id)
+            current = settings_change.plan_text(branch)
+            if code == DUES_DAY:
+                changed = settings_change.with_dues_day(current, index)
+                source = "settings: dues day"
+            else:
+                changed = settings_change.with_meeting_lead(current, index)
+                source = "settings: meeting reminders"
+            preview = uploads.preview_plan(
+                context.db, telegram_id=telegram_id, text=changed, filename=source, now=now
+            )
+            await answer(query, None)
+            await context.bot.send_message(
+                chat_id,
+                text.plan_preview(preview, tr),
+                reply_markup=_keyboard(
+                    uploads.PLAN, preview.nonce, tr.gettext("Apply"), tr.gettext("Cancel")
+                ),
+            )
+            return
+        name = "timezone" if code == TIMEZONE else "locale"
+        value = str(choices[index])
         nonce, branch = uploads.keep_setting(
-            context.db,
-            telegram_id=sender_of(context).telegram_id,
-            name=name,
-            value=choices[index],
-            now=context.clock.now(),
+            context.db, telegram_id=telegram_id, name=name, value=value, now=now
         )
     except Refused as refused:
         await answer(query, text.upload_refused(refused.reason, tr))
         return
+    except PlanError as error:  # the branch's own plan has no such field to change
+        await answer(query, None)
+        await context.bot.send_message(chat_id, text.plan_refused(str(error), tr))
+        return
     await answer(query, None)
     old = branch.timezone if name == "timezone" else branch.locale
-    if query.message is not None:
-        await context.bot.send_message(
-            query.message.chat.id,
-            text.setting_preview(name, old, choices[index], tr),
-            reply_markup=_keyboard(
-                uploads.SETTINGS, nonce, tr.gettext("Apply"), tr.gettext("Cancel")
-            ),
-        )
+    await context.bot.send_message(
+        chat_id,
+        text.setting_preview(name, old, value, tr),
+        reply_markup=_keyboard(uploads.SETTINGS, nonce, tr.gettext("Apply"), tr.gettext("Cancel")),
+    )
 
 
 # ---------------------------------------------------------------- confirm / cancel

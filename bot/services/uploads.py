@@ -22,10 +22,10 @@ from sqlmodel import Session
 
 from bot.services import conversation
 from bot.services.invites import InviteArgs, InviteIssued, create_invite, new_token
-from bot.services.roster import ImportResult, RosterError, import_roster, read_roster
+from bot.services.roster import ImportResult, import_roster, read_roster
 from scheduler.occurrences import plan_for
-from scheduler.plan import Plan, PlanError, default_plan, parse_plan
-from scheduler.recurrence import Occurrence, occurrences_between, to_local, zone
+from scheduler.plan import DEFAULT_PLAN_PATH, Plan, default_plan, parse_plan
+from scheduler.recurrence import Occurrence, occurrences_between, zone
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, Member, Role
@@ -171,8 +171,6 @@ class PlanPreview:
 
 def plan_template(db: Database, *, telegram_id: int) -> tuple[str, str]:
     """The branch's plan as TOML (its own file, or the documented default) and a file name."""
-    from scheduler.plan import DEFAULT_PLAN_PATH
-
     with db.read() as session:
         branch = secretary_branch(session, telegram_id)
     text = branch.plan_toml or DEFAULT_PLAN_PATH.read_text(encoding="utf-8")
@@ -276,8 +274,8 @@ def discard(db: Database, *, telegram_id: int, nonce: int, now: dt.datetime) -> 
     """Drop the pending preview with this number; whether there was one."""
     with db.transaction() as session:
         flow = conversation.lock(session, telegram_id, now=now)
-        if not _live(flow, nonce, now) and not (flow and flow.data.get("nonce") == nonce):
-            return False
+        if flow is None or flow.flow != FLOW or flow.data.get("nonce") != nonce:
+            return False  # another preview (or flow) is pending now: leave it alone
         conversation.end(session, telegram_id)
     return True
 
@@ -408,11 +406,3 @@ def _set_setting(
         actor_id=actor.id,
         detail=f"{name}: {old} -> {value}",
     )
-
-
-def local_today(branch: Branch, now: dt.datetime) -> dt.date:
-    """The branch's date now."""
-    return to_local(now, zone(branch.timezone)).date()
-
-
-__all__ = ["PlanError", "RosterError"]

@@ -267,3 +267,28 @@ async def test_settings_change_is_previewed_and_audited(h: Harness) -> None:
     with h.db.read() as s:
         assert s.exec(select(Branch).where(Branch.name == NAME)).one().locale == "zh_CN"
     assert "settings.change" in _audits(h)
+
+
+async def test_dues_day_and_meeting_reminders_change_the_plan_keeping_its_comments(
+    h: Harness,
+) -> None:
+    await _create_and_join(h)
+    await h.feed(updates.command("settings", user_id=SECRETARY))
+    assert "Friday of week 4" in h.last_reply(SECRETARY)
+    await _tap(h, SECRETARY, "day 5 of the month")
+    preview = h.last_reply(SECRETARY)
+    assert "moved: Fri, Mar 27 09:00 Membership dues day → Thu, Mar 5 09:00" in preview
+    await _tap(h, SECRETARY, "Apply")
+    with h.db.read() as s:
+        plan = s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml
+    assert plan is not None and "day = 5" in plan
+    assert "# 支委会" in plan  # the comments stay
+    await h.feed(updates.command("settings", user_id=SECRETARY))
+    await _tap(h, SECRETARY, "meetings: 7 days before")
+    await _tap(h, SECRETARY, "Apply")
+    with h.db.read() as s:
+        plan = s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml
+    assert plan is not None and "days_before = 7" in plan and "day = 5" in plan
+    await h.feed(updates.command("settings", user_id=SECRETARY))
+    assert "-7 d 09:00" in h.last_reply(SECRETARY)
+    assert [a for a in _audits(h) if a == "plan.set"] == ["plan.set", "plan.set"]
