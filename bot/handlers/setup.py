@@ -144,12 +144,13 @@ async def on_document(update: Update, context: BranchContext) -> None:
     document = message.document
     filename = document.file_name or ""
     secretary = sender.role == Role.SECRETARY.value
-    if uploads.file_kind(filename) is None and not secretary:
-        return  # any other file a member sends is none of this feature's business
+    setup_file = uploads.file_kind(filename) is not None
     if chat is None or chat.type != ChatType.PRIVATE:
-        if secretary:  # nothing is read from a file sent in a group
+        if secretary and setup_file:  # nothing is read from a file sent in a group
             await message.reply_text(text.upload_refused(UploadRefusal.NOT_SECRETARY, tr))
         return
+    if not setup_file and not secretary:
+        return  # any other file a member sends is none of this feature's business
     try:
         kind = uploads.check_upload(
             context.db,

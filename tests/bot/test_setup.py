@@ -22,7 +22,7 @@ from storage.models import AuditEntry, Branch, Member
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.clock import FrozenClock
-from tests.harness import Harness, settings_for
+from tests.harness import Harness, seed_branch, settings_for
 
 ADMIN, SECRETARY, MEMBER, STRANGER = 777, 9100, 9200, 9300
 NAME = "第三党支部"
@@ -292,3 +292,71 @@ async def test_dues_day_and_meeting_reminders_change_the_plan_keeping_its_commen
     await h.feed(updates.command("settings", user_id=SECRETARY))
     assert "-7 d 09:00" in h.last_reply(SECRETARY)
     assert [a for a in _audits(h) if a == "plan.set"] == ["plan.set", "plan.set"]
+
+
+async def test_a_pending_preview_survives_a_restart(
+    h: Harness, db: Database, clock: FrozenClock, api: FakeTelegram
+) -> None:
+    await _create_and_join(h)
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD), "roster.csv"))
+    await h.stop()
+    restarted = Harness(db, clock, api, h.settings)
+    await restarted.start()
+    try:
+        await _tap(restarted, SECRETARY, "Import")
+        assert "张三" in _members(restarted)
+    finally:
+        await restarted.stop()
+        await h.start()  # the fixture stops it again
+
+
+async def test_a_secretary_changes_only_their_own_branch(h: Harness) -> None:
+    await _create_and_join(h)
+    seed_branch(h.db, name="一支部", members=[("Wang", 9001, "secretary", None)])
+    await h.feed(
+        _document(
+            h,
+            9001,
+            _gbk(
+                ["name,telegram_id,role,group,dues_amount,status", "Wang,9001,secretary,,1,full"]
+            ),
+            "roster.csv",
+        )
+    )
+    assert "Roster for 一支部" in h.last_reply(9001)
+    await h.feed(updates.command("roster", user_id=9001))
+    sent = h.api.sent("sendDocument")[-1]["document"]
+    names = [r[0].value for r in load_workbook(io.BytesIO(sent.content)).worksheets[0].iter_rows()]
+    assert names == ["name", "Wang"]
+
+
+async def test_a_text_while_a_preview_is_pending_gets_the_usual_hint(h: Harness) -> None:
+    await _create_and_join(h)
+    await h.feed(_document(h, SECRETARY, _gbk(GOOD), "roster.csv"))
+    import_button = _buttons(h, SECRETARY)[0]["callback_data"]
+    await h.feed(updates.message("hello", user_id=SECRETARY))
+    assert "I did not ask anything" in h.last_reply(SECRETARY)
+    await h.feed(updates.command("cancel", user_id=SECRETARY))
+    await h.feed(updates.callback_query(import_button, user_id=SECRETARY))
+    assert "no longer valid" in h.answers()[-1]["text"]
+
+
+async def test_a_plan_change_does_not_send_a_reminder_again(db: Database) -> None:
+    """The meeting keeps its date; its lead time changes: the reminder already sent stays sent."""
+    from scheduler.dispatch import Dispatcher
+    from tests.reminder_support import ScriptedNotifier, meeting_plan, seed
+
+    t0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 3 days before the 5th, 09:00 Shanghai
+    ids = seed(db, members=2, plan=meeting_plan())
+    first = await Dispatcher(db, ScriptedNotifier(), flush_interval=0.01).run_once(t0)  # type: ignore[arg-type]
+    assert first.sent == 2
+    changed = meeting_plan(
+        reminders='[{ days_before = 7, at = "09:00" }, { days_before = 0, at = "08:00" }]'
+    )
+    with db.transaction() as s:
+        branch = s.get(Branch, ids["branch"])
+        assert branch is not None
+        uploads.set_plan(s, branch, changed, "plan.toml", now=t0)
+    notifier = ScriptedNotifier()
+    await Dispatcher(db, notifier, flush_interval=0.01).run_once(t0 + dt.timedelta(hours=1))  # type: ignore[arg-type]
+    assert notifier.delivered == []
