@@ -166,6 +166,13 @@ async def test_a_branch_set_up_from_the_chat(h: Harness) -> None:
         assert s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml == edited
     assert "plan.set" in _audits(h)
 
+    # The first reminders follow the new plan: the committee meeting on Thursday the 5th.
+    dispatcher = h.services.dispatcher
+    assert dispatcher is not None
+    await dispatcher.run_once(h.clock.now())  # 09:00 on Monday the 2nd: 3 days before
+    reminder = h.last_reply(SECRETARY)
+    assert "Branch committee meeting" in reminder and "Mar 5" in reminder
+
     # Back to the default plan: one command.
     await h.feed(updates.command("plan", "default", user_id=SECRETARY))
     assert "Back to the default plan" in h.last_reply(SECRETARY)
