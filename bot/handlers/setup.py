@@ -44,10 +44,9 @@ if TYPE_CHECKING:
     from bot.app import BranchApp
 
 MANY_INVITES = 10  # more new members than this: their links come as a file
-# /settings offers these; any other zone is one /newbranch-style name away in the plan docs.
+# The time zones /settings offers as buttons (a branch elsewhere is created with its own zone).
 TIMEZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Europe/London", "UTC")
 LOCALES = ("zh_CN", "en")
-_CODES = {v: k for k, v in uploads.KIND_CODES.items()}
 
 
 def _arguments(message: Message | None) -> str:
