@@ -31,6 +31,7 @@ from bot.handlers import (
     onboarding,
     privacy,
     secretary,
+    setup,
     talks,
 )
 
@@ -77,6 +78,7 @@ def build_application(
     app.add_handler(TypeHandler(Update, gate.identify_sender), group=-1)
 
     # group 0: commands and buttons, by feature
+    setup.register(app, db=services.db, clock=services.clock)  # first: /plan file, files
     onboarding.register(app)
     secretary.register(app)  # before members: its `/me export` filter must see /me first
     members.register(app)

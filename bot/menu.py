@@ -45,6 +45,12 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("digest", Need.SECRETARY, N_("the weekly digest, now")),
     CommandInfo("remove", Need.SECRETARY, N_("a member leaves: NAME (transfer or removal)")),
     CommandInfo("retention", Need.SECRETARY, N_("how long reasons and summaries are kept")),
+    CommandInfo("roster", Need.SECRETARY, N_("the roster as a file, to edit and send back")),
+    CommandInfo("settings", Need.SECRETARY, N_("time zone, language, dues day, reminders")),
+    CommandInfo(
+        "newbranch", Need.ADMIN, N_("create a branch: NAME [timezone] [language]"), admin=True
+    ),
+    CommandInfo("renamebranch", Need.ADMIN, N_("rename a branch: OLD NEW"), admin=True),
 )
 
 

@@ -342,12 +342,46 @@ def import_roster(
     source: str = "roster",
     since: dt.date | None = None,
     delivery: str | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Create or update the branch and its members in one transaction.
 
     A new branch starts on `since` or on the day of this import (branch-local); members added
-    to an existing branch join on the day of the import.
+    to an existing branch join on the day of the import. `dry_run` does everything, counts
+    and checks included, then rolls back: what a preview shows is what the import will do.
     """
+    try:
+        return _import(
+            db, rows, branch_name=branch_name, now=now, timezone=timezone, locale=locale,
+            group_chat_id=group_chat_id, source=source, since=since, delivery=delivery,
+            dry_run=dry_run,
+        )  # fmt: skip
+    except _RolledBack as done:
+        return done.result
+
+
+class _RolledBack(Exception):
+    """Raised at the end of a dry run so the transaction rolls back; carries the counts."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _import(
+    db: Database,
+    rows: list[RosterRow],
+    *,
+    branch_name: str,
+    now: dt.datetime,
+    timezone: str | None,
+    locale: str | None,
+    group_chat_id: int | None,
+    source: str,
+    since: dt.date | None,
+    delivery: str | None,
+    dry_run: bool,
+) -> ImportResult:
     with db.transaction() as session:
         branch = repo.branch_by_name(session, name=branch_name)
         created = branch is None
@@ -381,6 +415,8 @@ def import_roster(
             at=now,
             detail=f"{len(result.created)} created, {len(result.updated)} updated",
         )
+        if dry_run:
+            raise _RolledBack(result)
     return result
 
 

@@ -29,7 +29,7 @@ HELP_BY_USER = {
     9002: COMMITTEE_COMMANDS,
     9001: COMMITTEE_COMMANDS
     | {"invite", "reschedule", "cancelevent", "bindgroup", "export", "digest"}
-    | {"remove", "retention"},
+    | {"remove", "retention", "roster", "settings"},
 }
 
 
