@@ -39,6 +39,7 @@ from telegram.ext import ExtBot
 from bot.i18n import Translator, translator
 from bot.keyboards import reminder_keyboard
 from bot.ratelimit import BULK, SendAborted, retry_seconds
+from bot.render_development import reminder_text as development_reminder_text
 from bot.render_digest_now import digest_text as digest_with_quorum
 from bot.render_reminder import CHECK_IN_CLOSES, reminder_text
 from bot.render_util import split_message
@@ -229,6 +230,8 @@ def nudge_text(payload: Mapping[str, Any], tr: Translator) -> str:
             )
         elif reason == "quorum":
             return quorum_warning_text(payload, tr)
+        elif reason == "development":
+            return development_reminder_text(payload, tr)
         elif reason == "absence":
             n = int(payload.get("absences", 1))
             lines.append(
