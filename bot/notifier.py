@@ -43,6 +43,7 @@ from bot.render_development import reminder_text as development_reminder_text
 from bot.render_digest_now import digest_text as digest_with_quorum
 from bot.render_reminder import CHECK_IN_CLOSES, reminder_text
 from bot.render_util import split_message
+from bot.services.development import overdue_in
 from bot.services.digest_now import DigestNow
 from bot.services.quorum import quorum_warnings
 from bot.services.reminders import ReminderView, ViewRequest, build_reminder_views
@@ -127,6 +128,7 @@ class TelegramNotifier:
                     self._digests[i.branch_id] = DigestNow(
                         digest=build_digest(digest_facts(session, branch, now)),
                         quorum=quorum_warnings(session, i.branch_id, now),
+                        development=overdue_in(session, branch_id=i.branch_id, now=now),
                     )
 
     def _fresh_digest(self, branch_id: int, now: dt.datetime) -> bool:

@@ -272,9 +272,14 @@ def _today(session: Session, branch_id: int, now: dt.datetime) -> dt.date:
 
 def pipeline(db: Database, *, branch_id: int, now: dt.datetime) -> list[PipelineEntry]:
     """Everyone in the pipeline by stage, overdue ones first, then by next deadline."""
-    order = list(Stage)
     with db.read() as session:
-        entries = _entries(session, branch_id, _today(session, branch_id, now))
+        return pipeline_in(session, branch_id=branch_id, now=now)
+
+
+def pipeline_in(session: Session, *, branch_id: int, now: dt.datetime) -> list[PipelineEntry]:
+    """`pipeline` inside the caller's session."""
+    order = list(Stage)
+    entries = _entries(session, branch_id, _today(session, branch_id, now))
     far = dt.date.max
     return sorted(
         entries,
@@ -284,7 +289,13 @@ def pipeline(db: Database, *, branch_id: int, now: dt.datetime) -> list[Pipeline
 
 def development_section(db: Database, *, branch_id: int, now: dt.datetime) -> list[PipelineEntry]:
     """The pipeline entries whose deadline has passed (the section of /overdue and the digest)."""
-    return [e for e in pipeline(db, branch_id=branch_id, now=now) if e.overdue]
+    with db.read() as session:
+        return overdue_in(session, branch_id=branch_id, now=now)
+
+
+def overdue_in(session: Session, *, branch_id: int, now: dt.datetime) -> list[PipelineEntry]:
+    """`development_section` inside the caller's session."""
+    return [e for e in pipeline_in(session, branch_id=branch_id, now=now) if e.overdue]
 
 
 def my_stage(db: Database, *, member_id: int, now: dt.datetime) -> PipelineEntry | None:
