@@ -28,7 +28,7 @@ from scheduler.audience import LEADERSHIP
 from scheduler.development.rules import Deadline, Record, Stage, Step, deadlines
 from scheduler.due import PlannedReminder
 from scheduler.recurrence import local_to_utc, zone
-from storage.models import Branch, DevelopmentRecord, Member
+from storage.models import Branch, DevelopmentRecord, Member, MemberStatus
 
 AT = dt.time(9, 0)  # reminders go out at 09:00 of the branch's day
 LAST_PHASE_KEEPS = dt.timedelta(days=14)  # a last reminder is still worth sending this late
@@ -110,8 +110,8 @@ def development_reminders(
     upcoming: list[dt.datetime] = []
     for branch_id, persons in people.items():
         tz = zones[branch_id]
-        everyone = [p.member for p in persons]
-        leaders = _leaders(session, branch_id) if persons else []
+        everyone = _full_members(session, branch_id) if persons else []
+        leaders = [m for m in everyone if m.role in LEADERSHIP]
         for person in persons:
             assert person.member.id is not None
             for d in person.deadlines:
@@ -128,13 +128,14 @@ def development_reminders(
     return planned, upcoming
 
 
-def _leaders(session: Session, branch_id: int) -> list[Member]:
+def _full_members(session: Session, branch_id: int) -> list[Member]:
+    """The branch's full members: the leadership and everyone who can be a contact."""
     return list(
         session.exec(
             select(Member).where(
                 Member.branch_id == branch_id,
                 col(Member.active).is_(True),
-                col(Member.role).in_(list(LEADERSHIP)),
+                Member.status == MemberStatus.FULL.value,
             )
         ).all()
     )
