@@ -35,6 +35,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("overdue", Need.COMMITTEE, N_("who is behind")),
     CommandInfo("attendance", Need.COMMITTEE, N_("the roster of one event")),
     CommandInfo("members", Need.COMMITTEE, N_("members by group")),
+    CommandInfo("pipeline", Need.COMMITTEE, N_("member development: everyone by stage")),
     CommandInfo("invite", Need.SECRETARY, N_("invite a member: NAME [group] [role]"), admin=True),
     CommandInfo("reschedule", Need.SECRETARY, N_("move an event: EVENT DATE TIME")),
     CommandInfo("cancelevent", Need.SECRETARY, N_("cancel one event: EVENT")),
@@ -45,6 +46,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("digest", Need.SECRETARY, N_("the weekly digest, now")),
     CommandInfo("remove", Need.SECRETARY, N_("a member leaves: NAME (transfer or removal)")),
     CommandInfo("retention", Need.SECRETARY, N_("how long reasons and summaries are kept")),
+    CommandInfo("develop", Need.SECRETARY, N_("record a development step: NAME STEP DATE")),
 )
 
 
