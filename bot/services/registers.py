@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +56,7 @@ class RegisterData:
     answers: dict[int, dict[int, Attendance]]
     talks: list[TalkRecord]
     participants: dict[int, list[int]]
+    development: list[Any] = field(default_factory=list)  # the pipeline (发展党员 sheet)
 
 
 def _local(instant: dt.datetime | None, tr: Translator) -> dt.datetime | None:

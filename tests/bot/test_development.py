@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from bot.ratelimit import BranchRateLimiter
@@ -128,6 +130,21 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     assert "Recorded" in reply
     reply = await develop(h, '"Applicant Zhou"', "approved", "2027-05-20")
     assert "Stage: probationary member" in reply
+
+    # The register matches what happened.
+    await h.feed(updates.command("export", user_id=SECRETARY))
+    xlsx = h.api.sent("sendDocument")[0]["document"].content
+    sheet = load_workbook(io.BytesIO(xlsx))["Member development"]
+    header, row = ([c.value for c in r] for r in sheet.iter_rows(min_row=1, max_row=2))
+    got = dict(zip(header, row, strict=True))
+    assert got["Name"] == "Applicant Zhou"
+    assert got["Stage"] == "probationary member (预备党员)"
+    assert got["Application received"] == dt.datetime(2026, 2, 20)
+    assert got["Talk held"] == dt.datetime(2026, 3, 23)
+    assert got["Contacts"] == got["Introducers"] == "Member Li, Member Zhao"
+    assert got["Examinations"] == "2026-09-25, 2027-03-28"
+    assert got["Votes: for/against/abstain (full members entitled)"] == "2027-04-26 3/0/0 (3)"
+    assert got["Probation ends"] == dt.datetime(2028, 4, 26)
 
     # Probation ends a year after the vote: a month ahead, "put 转正 on the agenda".
     await sweep(h, clock, at("2028-03-26"))
