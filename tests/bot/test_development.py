@@ -47,6 +47,12 @@ def pipeline_notes(h: Harness, chat: int) -> list[str]:
     return [t for t in h.replies_to(chat) if t.startswith("🌱")]
 
 
+async def export(h: Harness) -> bytes:
+    await h.feed(updates.command("export", user_id=SECRETARY))
+    docs = [d["document"] for d in h.api.sent("sendDocument")]
+    return bytes([d for d in docs if d.filename.endswith(".xlsx")][-1].content)
+
+
 async def develop(h: Harness, *words: str) -> str:
     await h.feed(updates.command("develop", *words, user_id=SECRETARY))
     return h.last_reply(SECRETARY)
@@ -76,8 +82,12 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     await h.feed(updates.command("overdue", user_id=SECRETARY))
     assert "Development deadlines missed" in h.last_reply(SECRETARY)
     assert "⚠ Applicant Zhou" in h.last_reply(SECRETARY)
-    # The applicant is not a member: no members' meeting reminders reach them.
-    assert all("🌱" not in t for t in h.replies_to(ZHOU))
+    # The applicant is not a member: no reminders of members' items, no dues, no attendance.
+    assert h.replies_to(LI) and h.replies_to(ZHOU) == []  # members were reminded of the plan
+    book = load_workbook(io.BytesIO(await export(h)))
+    assert "Applicant Zhou" not in [c.value for c in book["Dues register"]["A"]]
+    assert "Applicant Zhou" not in [c.value for c in book["Attendance"]["A"]]
+    assert "Applicant Zhou" in [c.value for c in book["Member development"]["A"]]
 
     reply = await develop(h, '"Applicant Zhou"', "talked", "2026-03-23", 'by="Member Li"')
     assert reply.startswith("Recorded: Applicant Zhou, talked.")
@@ -132,11 +142,12 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     assert "Stage: probationary member" in reply
 
     # The register matches what happened.
-    await h.feed(updates.command("export", user_id=SECRETARY))
-    xlsx = h.api.sent("sendDocument")[0]["document"].content
+    xlsx = await export(h)
     sheet = load_workbook(io.BytesIO(xlsx))["Member development"]
     header, row = ([c.value for c in r] for r in sheet.iter_rows(min_row=1, max_row=2))
     got = dict(zip(header, row, strict=True))
+    dues = load_workbook(io.BytesIO(xlsx))["Dues register"]
+    assert "Applicant Zhou" in [c.value for c in dues["A"]]  # a probationary member owes dues
     assert got["Name"] == "Applicant Zhou"
     assert got["Stage"] == "probationary member (预备党员)"
     assert got["Application received"] == dt.datetime(2026, 2, 20)
@@ -179,4 +190,4 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
         "the pre-review passed; the members' meet",
         "probation ends in a month. Put 转正 on the",
     ]
-    assert h.replies_to(ZHOU) and all("🌱" not in t for t in h.replies_to(ZHOU))
+    assert all("🌱" not in t for t in h.replies_to(ZHOU))
