@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.i18n import N_, Translator
-from bot.services.development import PipelineEntry, Recorded
+from bot.services.development import AgendaItem, PipelineEntry, Recorded
 from scheduler.development.rules import Deadline, Refusal, Stage
 
 STAGES = {
@@ -94,6 +94,8 @@ REFUSALS = {
     "extension": N_("Refused: probation may be extended by {low} to {high} months."),
     "full_members": N_("Refused: {name} is not a full member."),
 }
+ADMISSION = N_("{name}: admission as probationary member (pre-review passed {date})")
+CONVERSION = N_("{name}: conversion to full membership (probation ends {date})")
 USAGE = N_(
     "Usage: /develop NAME STEP YYYY-MM-DD [key=value ...]\n"
     "Steps: applied, talked (by=), activist (contacts=A,B), examined, notice, "
@@ -195,3 +197,15 @@ def reminder_text(payload: Mapping[str, Any], tr: Translator) -> str:
         return tr.gettext("A development deadline needs attention.")
     due = dt.date.fromisoformat(str(payload.get("due")))
     return "🌱 " + tr.gettext(message).format(person=payload.get("person", ""), date=tr.day(due))
+
+
+def agenda_lines(items: Sequence[AgendaItem], tr: Translator) -> list[str]:
+    """The pipeline votes due at a members' meeting, appended to its reminder."""
+    if not items:
+        return []
+    _ = tr.gettext
+    lines = ["", _("🌱 Member development on the agenda:")]
+    for i in items:
+        message = ADMISSION if i.kind == "admission" else CONVERSION
+        lines.append("  " + _(message).format(name=i.name, date=_day(i.due, tr)))
+    return lines

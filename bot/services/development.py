@@ -35,10 +35,11 @@ from scheduler.development.rules import (
     stage_of,
     vote_kind,
 )
+from scheduler.quorum import QUORUM_ITEMS
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Branch, DevelopmentRecord, Member, MemberStatus
+from storage.models import Branch, DevelopmentRecord, Member, MemberStatus, Occurrence
 
 # The roster status a stage puts a person at.
 STATUS_OF = {
@@ -312,3 +313,53 @@ def my_stage(db: Database, *, member_id: int, now: dt.datetime) -> PipelineEntry
         today = _today(session, member.branch_id, now)
         found = [e for e in _entries(session, member.branch_id, today) if e.name == member.name]
     return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- meetings
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """A pipeline item due at a members' meeting: an admission or a conversion to vote on."""
+
+    name: str
+    kind: str  # admission | conversion
+    due: dt.date  # pre-review passed on / probation ends on
+
+
+def meeting_agenda(
+    session: Session, occurrence_ids: Sequence[int]
+) -> dict[int, tuple[AgendaItem, ...]]:
+    """For general members' meetings among these occurrences, the pipeline votes due at them.
+
+    An admission is due once the pre-review passed; a conversion once probation ends within a
+    month of the meeting (the branch discusses it in time, before the end).
+    """
+    occs = session.exec(
+        select(Occurrence).where(
+            col(Occurrence.id).in_(list(occurrence_ids)),
+            col(Occurrence.item_id).in_(list(QUORUM_ITEMS)),
+        )
+    ).all()
+    if not occs:
+        return {}
+    people = load_people(session, list({o.branch_id for o in occs}))
+    zones = {
+        b.id: zone(b.timezone)
+        for b in session.exec(select(Branch).where(col(Branch.id).in_(list(people)))).all()
+    }
+    found: dict[int, tuple[AgendaItem, ...]] = {}
+    for occ in occs:
+        if occ.id is None or occ.branch_id not in zones:
+            continue
+        day = to_local(occ.starts_at, zones[occ.branch_id]).date()
+        items = []
+        for p in people.get(occ.branch_id, []):
+            for d in p.deadlines:
+                if d.kind == "vote" and d.due <= day:
+                    items.append(AgendaItem(p.member.name, "admission", d.due))
+                elif d.kind == "conversion" and dict(d.phases)["ahead"] <= day:
+                    items.append(AgendaItem(p.member.name, "conversion", d.due))
+        if items:
+            found[occ.id] = tuple(sorted(items, key=lambda i: (i.kind, i.name)))
+    return found

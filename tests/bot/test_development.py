@@ -191,3 +191,23 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
         "probation ends in a month. Put 转正 on the",
     ]
     assert all("🌱" not in t for t in h.replies_to(ZHOU))
+
+
+async def test_the_members_meeting_reminder_lists_the_admissions_due_at_it(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    h = harness
+    clock.set(at("2026-01-20"))
+    roster = ROSTER.replace("applicant,2026-02-20", "candidate,2026-01-10")
+    import_roster(h.db, read_roster(roster.encode(), "r.csv"), branch_name="一支部",
+                  now=clock.now(), locale="en")  # fmt: skip
+    await develop(h, '"Applicant Zhou"', "notice", "2026-02-02")
+    await develop(h, '"Applicant Zhou"', "prereview", "2026-02-20")
+    # The Q1 general members' meeting is Friday Mar 13; its reminder goes out Mar 10, 09:00.
+    await sweep(h, clock, at("2026-03-10"))
+    [reminder] = [t for t in h.replies_to(LI) if "General members' meeting\nWhen" in t]
+    assert reminder.endswith(
+        "🌱 Member development on the agenda:\n"
+        "  Applicant Zhou: admission as probationary member (pre-review passed Fri, Feb 20, 2026)"
+    )
+    assert not any("General members' meeting" in t for t in h.replies_to(ZHOU))
