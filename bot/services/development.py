@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from bot.services.inert import visible
 from scheduler.development.reminders import (
     IN_PIPELINE,
     Person,
@@ -41,6 +43,7 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, DevelopmentRecord, Member, MemberStatus, Occurrence
 
+MAX_NAME = 200
 # The roster status a stage puts a person at.
 STATUS_OF = {
     Stage.APPLICANT: MemberStatus.APPLICANT,
@@ -101,8 +104,17 @@ def record_step(
 ) -> Recorded:
     """Check a step against the rules and, if allowed, record it (audited)."""
     facts: dict[str, Any] = dict(data or {})
+    person = visible(person)  # as the roster stores names: no zero-width or direction marks
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in person):
+        return Recorded(unknown=(person,))
     with db.transaction() as session:
         member = repo.member_by_name(session, branch_id=branch_id, name=person)
+        if member is None and step == Step.APPLIED and 0 < len(person) <= MAX_NAME:
+            # A new applicant is added by recording the application; /invite links them.
+            member = Member(branch_id=branch_id, name=person, status=MemberStatus.APPLICANT.value,
+                            joined_on=_today(session, branch_id, now))  # fmt: skip
+            session.add(member)
+            session.flush()
         if member is None or not member.active:
             return Recorded(unknown=(person,))
         assert member.id is not None

@@ -211,3 +211,31 @@ async def test_the_members_meeting_reminder_lists_the_admissions_due_at_it(
         "  Applicant Zhou: admission as probationary member (pre-review passed Fri, Feb 20, 2026)"
     )
     assert not any("General members' meeting" in t for t in h.replies_to(ZHOU))
+
+
+async def test_the_secretary_adds_an_applicant_by_recording_the_application(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    h = harness
+    clock.set(at("2026-03-02"))
+    import_roster(h.db, read_roster(ROSTER.encode(), "r.csv"), branch_name="一支部",
+                  now=clock.now(), locale="en")  # fmt: skip
+    reply = await develop(h, "孙小明", "applied", "2026-03-01")
+    assert reply == "Recorded: 孙小明, applied. Stage: applicant (入党申请人)."
+    assert (await develop(h, "孙小明", "examined", "2026-03-01")).startswith(
+        "Refused: this step does not follow from the person's stage (applicant"
+    )
+    assert (await develop(h, "Nobody", "talked", "2026-03-01", "by=Nobody2")).startswith(
+        "Not found among the branch's members"
+    )
+    await h.feed(updates.command("pipeline", user_id=SECRETARY))
+    listing = h.last_reply(SECRETARY)
+    assert "孙小明 — applicant (入党申请人) (since Sun, Mar 1, 2026)" in listing
+    assert "talk with the applicant due by Wed, Apr 1, 2026" in listing
+    with h.db.read() as s:
+        sun = s.exec(select(Member).where(Member.name == "孙小明")).one()
+    assert (sun.status, sun.telegram_id) == ("applicant", None)
+    # Only the secretary records; a member is refused.
+    await h.feed(updates.command("develop", "孙小明", "talked", "2026-03-05", user_id=LI))
+    with h.db.read() as s:
+        assert s.exec(select(AuditEntry).where(AuditEntry.action == "develop.talked")).all() == []
