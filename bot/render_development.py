@@ -17,6 +17,20 @@ STAGES = {
     Stage.PROBATIONARY: N_("probationary member (预备党员)"),
     Stage.FULL: N_("full member"),
 }
+STEPS = {
+    "applied": N_("application received"),
+    "talked": N_("talk held"),
+    "activist": N_("made activist"),
+    "examined": N_("examination"),
+    "notice": N_("public notice began"),
+    "candidate": N_("made candidate"),
+    "prereview": N_("pre-review passed"),
+    "vote": N_("members' meeting vote"),
+    "approval_extended": N_("approval takes longer"),
+    "approved": N_("admission approved"),
+    "extended": N_("probation extended"),
+    "converted": N_("conversion approved"),
+}
 DEADLINES = {
     "talk": N_("talk with the applicant due by {date}"),
     "exam": N_("half-yearly examination no. {n} due by {date}"),
@@ -140,7 +154,9 @@ def recorded_text(result: Recorded, tr: Translator) -> str:
         return refusal_text(result.refusal, tr)
     assert result.stage is not None
     text = _("Recorded: {person}, {step}. Stage: {stage}.").format(
-        person=result.person, step=result.step, stage=stage_name(result.stage, tr)
+        person=result.person,
+        step=tr.gettext(STEPS.get(result.step, result.step)),
+        stage=stage_name(result.stage, tr),
     )
     if result.passed is False:
         text += "\n" + _(

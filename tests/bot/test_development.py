@@ -90,7 +90,7 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     assert "Applicant Zhou" in [c.value for c in book["Member development"]["A"]]
 
     reply = await develop(h, '"Applicant Zhou"', "talked", "2026-03-23", 'by="Member Li"')
-    assert reply.startswith("Recorded: Applicant Zhou, talked.")
+    assert reply.startswith("Recorded: Applicant Zhou, talk held.")
     reply = await develop(h, '"Applicant Zhou"', "activist", "2026-04-01", 'contacts="Member Li"')
     assert reply.startswith("Refused: an activist needs 2 full members as contacts")
     reply = await develop(h, '"Applicant Zhou"', "activist", "2026-04-01",
@@ -221,7 +221,7 @@ async def test_the_secretary_adds_an_applicant_by_recording_the_application(
     import_roster(h.db, read_roster(ROSTER.encode(), "r.csv"), branch_name="一支部",
                   now=clock.now(), locale="en")  # fmt: skip
     reply = await develop(h, "孙小明", "applied", "2026-03-01")
-    assert reply == "Recorded: 孙小明, applied. Stage: applicant (入党申请人)."
+    assert reply == "Recorded: 孙小明, application received. Stage: applicant (入党申请人)."
     assert (await develop(h, "孙小明", "examined", "2026-03-01")).startswith(
         "Refused: this step does not follow from the person's stage (applicant"
     )
