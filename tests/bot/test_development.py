@@ -82,6 +82,8 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     await h.feed(updates.command("overdue", user_id=SECRETARY))
     assert "Development deadlines missed" in h.last_reply(SECRETARY)
     assert "⚠ Applicant Zhou" in h.last_reply(SECRETARY)
+    await h.feed(updates.command("digest", user_id=SECRETARY))
+    assert "🌱 Development deadlines missed\n  ⚠ Applicant Zhou" in h.last_reply(SECRETARY)
     # The applicant is not a member: no reminders of members' items, no dues, no attendance.
     assert h.replies_to(LI) and h.replies_to(ZHOU) == []  # members were reminded of the plan
     book = load_workbook(io.BytesIO(await export(h)))
