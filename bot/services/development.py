@@ -197,7 +197,7 @@ def import_stage(
 
     Imported steps are facts from the branch's own files, not checked against the rules
     (contacts and earlier steps were recorded elsewhere). Importing the same stage and date
-    again records nothing; another date is a correction.
+    again, or without a date, records nothing; another date is a correction.
     """
     stage = imported_stage(member)
     if stage is None or stage not in IMPORT_STEP or member.id is None:
@@ -207,8 +207,8 @@ def import_stage(
     assert branch is not None
     day = since or to_local(now, zone(branch.timezone)).date()
     earlier = [r for r in _records(session, member.id) if r.step == step]
-    if earlier and max(earlier, key=lambda r: r.id).on == day:
-        return
+    if earlier and (since is None or max(earlier, key=lambda r: r.id).on == day):
+        return  # a roster without the date (an exported one) keeps the recorded date
     session.add(
         DevelopmentRecord(
             branch_id=member.branch_id,

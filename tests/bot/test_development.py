@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.ratelimit import BranchRateLimiter
 from bot.services.roster import import_roster, read_roster
-from storage.models import AuditEntry, Delivery, Member
+from storage.models import AuditEntry, Delivery, DevelopmentRecord, Member
 from tests.fakes import updates
 from tests.fakes.clock import FrozenClock
 from tests.harness import Harness
@@ -241,3 +241,17 @@ async def test_the_secretary_adds_an_applicant_by_recording_the_application(
     await h.feed(updates.command("develop", "孙小明", "talked", "2026-03-05", user_id=LI))
     with h.db.read() as s:
         assert s.exec(select(AuditEntry).where(AuditEntry.action == "develop.talked")).all() == []
+
+
+def test_re_importing_a_roster_keeps_or_corrects_the_stage_date(harness: Harness) -> None:
+    h = harness
+    now = at("2026-03-02")
+    import_roster(h.db, read_roster(ROSTER.encode(), "r.csv"), branch_name="一支部", now=now)
+    without = ROSTER.replace("applicant,2026-02-20", "applicant,")
+    import_roster(h.db, read_roster(without.encode(), "r.csv"), branch_name="一支部", now=now)
+    import_roster(h.db, read_roster(ROSTER.encode(), "r.csv"), branch_name="一支部", now=now)
+    corrected = ROSTER.replace("2026-02-20", "2026-02-18")
+    import_roster(h.db, read_roster(corrected.encode(), "r.csv"), branch_name="一支部", now=now)
+    with h.db.read() as s:
+        days = s.exec(select(DevelopmentRecord.on).order_by(col(DevelopmentRecord.id))).all()
+    assert days == [dt.date(2026, 2, 20), dt.date(2026, 2, 18)]
