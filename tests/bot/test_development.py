@@ -90,6 +90,11 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     assert "Applicant Zhou" not in [c.value for c in book["Dues register"]["A"]]
     assert "Applicant Zhou" not in [c.value for c in book["Attendance"]["A"]]
     assert "Applicant Zhou" in [c.value for c in book["Member development"]["A"]]
+    await h.feed(updates.command("me", user_id=ZHOU))
+    assert "No events in the next 60 days." in h.last_reply(ZHOU)  # members' items are not shown
+    assert "Your stage: applicant (入党申请人)" in h.last_reply(ZHOU)
+    await h.feed(updates.command("me", user_id=LI))
+    assert "Upcoming events (next 60 days):" in h.last_reply(LI)
 
     reply = await develop(h, '"Applicant Zhou"', "talked", "2026-03-23", 'by="Member Li"')
     assert reply.startswith("Recorded: Applicant Zhou, talk held.")
