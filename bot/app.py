@@ -23,6 +23,7 @@ from bot.context import BranchContext, Services
 from bot.handlers import (
     attendance,
     conversation,
+    development,
     dues,
     errors,
     flood,
@@ -85,6 +86,7 @@ def build_application(
     attendance.register(app)  # meeting buttons: attend, leave, check in, leave decisions, 补课
     dues.register(app)  # /dues and its buttons
     talks.register(app)  # /talks and its buttons
+    development.register(app)  # /develop and /pipeline: the member development pipeline
     privacy.register(app)  # /privacy; /remove (a member leaves) and /retention
     # /cancel, the next private message of a multi-step flow, and the catch-all for buttons
     # that no feature produced (its pattern matches only those, so its place does not matter)

@@ -35,6 +35,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("overdue", Need.COMMITTEE, N_("who is behind")),
     CommandInfo("attendance", Need.COMMITTEE, N_("the roster of one event")),
     CommandInfo("members", Need.COMMITTEE, N_("members by group")),
+    CommandInfo("pipeline", Need.COMMITTEE, N_("member development: everyone by stage")),
     CommandInfo("invite", Need.SECRETARY, N_("invite a member: NAME [group] [role]"), admin=True),
     CommandInfo("reschedule", Need.SECRETARY, N_("move an event: EVENT DATE TIME")),
     CommandInfo("cancelevent", Need.SECRETARY, N_("cancel one event: EVENT")),
@@ -51,6 +52,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "newbranch", Need.ADMIN, N_("create a branch: NAME [timezone] [language]"), admin=True
     ),
     CommandInfo("renamebranch", Need.ADMIN, N_("rename a branch: OLD NEW"), admin=True),
+    CommandInfo("develop", Need.SECRETARY, N_("record a development step: NAME STEP DATE")),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import render_digest
 from bot.i18n import Translator
 from bot.render_attendance import quorum_lines
+from bot.render_development import development_lines
 from bot.services.digest_now import DigestNow
 
 
@@ -22,4 +23,5 @@ def quorum_warning_lines(view: DigestNow, tr: Translator) -> list[str]:
 
 def digest_text(view: DigestNow, tr: Translator) -> str:
     """The weekly digest for the reader, then the quorum warnings."""
-    return "\n".join([render_digest.digest_text(view.digest, tr), *quorum_warning_lines(view, tr)])
+    return "\n".join([render_digest.digest_text(view.digest, tr), *quorum_warning_lines(view, tr),
+                      *development_lines(view.development, tr)])  # fmt: skip

@@ -16,6 +16,7 @@ from bot.handlers.onboarding import NEW_MESSAGES, refresh_menu
 from bot.handlers.taps import answer, edit, markup, parsed, query_of, send_private
 from bot.i18n import translator
 from bot.render_answers import refusal_text
+from bot.render_development import me_lines
 from bot.render_members import (
     bind_notice,
     bind_text,
@@ -28,6 +29,7 @@ from bot.render_members import (
     roster_text,
 )
 from bot.render_util import split_message
+from bot.services.development import my_stage
 from bot.services.events import Refusal
 from bot.services.invites import InviteDenied, InviteUsageError, create_invite, parse_invite
 from bot.services.me import my_overview
@@ -154,7 +156,11 @@ async def me_command(update: Update, context: BranchContext) -> None:
     if view is None:
         await refuse(update, context, not_member=True)
         return
-    for chunk in split_message(me_text(view, context.tr)):
+    member_id = sender_of(context).member_id
+    now = context.clock.now()
+    stage = my_stage(context.db, member_id=member_id, now=now) if member_id else None
+    text = "\n".join([me_text(view, context.tr), *me_lines(stage, context.tr)])
+    for chunk in split_message(text):
         await update.effective_message.reply_text(chunk)
 
 

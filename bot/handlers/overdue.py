@@ -13,10 +13,12 @@ from bot.buttons import VERSION, Button
 from bot.context import BranchContext
 from bot.handlers.gate import requires, sender_of
 from bot.handlers.pages import show, tapped
+from bot.render_development import development_lines
 from bot.render_overdue import OVERDUE_VIEW, nudge_text, overdue_keyboard, overdue_text
 from bot.render_secretary import page
 from bot.render_util import MAX_CAPTION, clip
 from bot.services.charts import chart_data, render_png
+from bot.services.development import development_section
 from bot.services.nudges import NudgeError, nudge_group
 from bot.services.overdue import build_overdue
 
@@ -64,7 +66,9 @@ async def _show(update: Update, context: BranchContext, number: int) -> None:
     sender = sender_of(context)
     assert sender.branch_id is not None  # requires() admitted a member
     report = build_overdue(context.db, branch_id=sender.branch_id, now=context.clock.now())
-    text, number, total = page(overdue_text(report, context.tr), number)
+    late = development_section(context.db, branch_id=sender.branch_id, now=context.clock.now())
+    body = "\n".join([overdue_text(report, context.tr), *development_lines(late, context.tr)])
+    text, number, total = page(body, number)
     await show(update, text, overdue_keyboard(report, number, total, context.tr))
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from bot.services.audience import in_audience
 from bot.services.events import Event, Presser, Refusal, plan_of, tap_target
 from bot.services.upsert import insert_ignore
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.records import (
     check_in_closes,
     meeting_record,
@@ -279,7 +280,7 @@ def absences(
     members = [
         MemberFacts(m.id, m.role, m.group_id, m.linked_at, member_since(m, branch))
         for m in repo.list_members(session, branch_id=branch_id)
-        if m.id is not None
+        if m.id is not None and m.status not in PRE_MEMBER
     ]
     rows = (
         session.exec(

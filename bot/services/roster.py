@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from bot.services.development import import_stage
 from bot.services.inert import visible
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
@@ -26,6 +27,7 @@ from storage.models import Branch, DeliveryMode, Member, MemberStatus, Role
 _E = TypeVar("_E", Role, MemberStatus)
 
 HEADER = ("name", "telegram_id", "role", "group", "dues_amount", "status")
+STAGE_SINCE = "stage_since"  # optional column: the date of a pre-member's current stage
 MAX_NAME = 200
 
 
@@ -40,6 +42,8 @@ class RosterRow:
     group: str | None
     dues_amount: Decimal
     status: MemberStatus
+    # The date of the current stage of someone not yet a member (optional column).
+    stage_since: dt.date | None = None
 
 
 class RosterError(ValueError):
@@ -226,6 +230,7 @@ HEADER_ALIASES = {
     "党小组": "group",
     "党费": "dues_amount",
     "状态": "status",
+    "阶段起始日期": "stage_since",
 }
 CHINESE_HEADER = ("姓名", "Telegram ID", "角色", "党小组", "党费", "状态")
 
@@ -241,6 +246,8 @@ def _parse_table(table: list[list[str]], source: str) -> list[RosterRow]:
     if missing:
         raise RosterError(source, [f"line 1: missing column(s) {', '.join(missing)}"])
     index = {name: header.index(name) for name in HEADER}
+    if STAGE_SINCE in header:  # optional: rosters without it stay valid
+        index[STAGE_SINCE] = header.index(STAGE_SINCE)
     rows: list[RosterRow] = []
     problems: list[str] = []
     for line_no, cells in enumerate(table[1:], start=2):
@@ -276,7 +283,17 @@ def _row(line_no: int, cells: list[str], index: dict[str, int]) -> RosterRow:
         group=visible(get["group"]) or None,
         dues_amount=_amount(get["dues_amount"]),
         status=_choice(MemberStatus, get["status"] or "full", "status"),
+        stage_since=_stage_since(get.get(STAGE_SINCE, "")),
     )
+
+
+def _stage_since(raw: str) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        raise ValueError(f"stage_since {raw!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _telegram_id(raw: str) -> int | None:
@@ -472,6 +489,8 @@ def _upsert_member(
     member.active = True
     member.left_at = member.left_how = None  # back in the branch
     session.add(member)
+    session.flush()
+    import_stage(session, member, since=row.stage_since, now=now)
     after = (member.telegram_id, member.role, member.group_id, member.dues_amount, member.status)
     target = result.created if is_new else result.updated if before != after else result.unchanged
     target.append(row.name)
