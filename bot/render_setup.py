@@ -14,7 +14,8 @@ from bot.services.uploads import (
     RosterPreview,
     UploadRefusal,
 )
-from scheduler.plan import ReminderRule
+from scheduler.plan import PlanError, ReminderRule
+from scheduler.problems import Problem
 from scheduler.recurrence import Occurrence
 
 LISTED = 20  # bad lines, names or occurrences shown in a message; the rest are counted
@@ -90,14 +91,44 @@ def file_problems(heading: str, problems: Sequence[str], tr: Translator) -> str:
     return "\n".join(lines)
 
 
-def roster_refused(problems: Sequence[str], tr: Translator) -> str:
+def problem_text(problem: Problem, tr: Translator) -> str:
+    """One reason a file was refused, in the reader's language, with its line number if any.
+
+    The fields (a cell as it was written, a name, an allowed value) are inserted as they are.
+    """
+    reason = tr.gettext(problem.msgid)
+    if problem.fields:
+        reason = reason.format(**problem.fields)
+    if problem.line is None:
+        return reason
+    return tr.gettext("line {line}: {reason}").format(line=problem.line, reason=reason)
+
+
+def plan_problem_text(error: PlanError, tr: Translator) -> str:
+    """A plan error naming the item and the field as the file spells them (TOML keys)."""
+    _ = tr.gettext
+    reason = problem_text(error.problem, tr)
+    if error.item is not None and error.field is not None:
+        where = _("item '{item}', field '{field}': {reason}")
+    elif error.item is not None:
+        where = _("item '{item}': {reason}")
+    elif error.field is not None:
+        where = _("field '{field}': {reason}")
+    else:
+        return reason
+    return where.format(item=error.item, field=error.field, reason=reason)
+
+
+def roster_refused(problems: Sequence[Problem], tr: Translator) -> str:
     """A roster file with bad lines."""
-    return file_problems(tr.gettext("This roster file cannot be imported:"), problems, tr)
+    reasons = [problem_text(p, tr) for p in problems]
+    return file_problems(tr.gettext("This roster file cannot be imported:"), reasons, tr)
 
 
-def plan_refused(problem: str, tr: Translator) -> str:
+def plan_refused(error: PlanError, tr: Translator) -> str:
     """A plan file that does not validate."""
-    return file_problems(tr.gettext("This plan file cannot be used:"), [problem], tr)
+    reason = plan_problem_text(error, tr)
+    return file_problems(tr.gettext("This plan file cannot be used:"), [reason], tr)
 
 
 def _names(names: Sequence[str], tr: Translator) -> str:

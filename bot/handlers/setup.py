@@ -37,6 +37,7 @@ from bot.services.uploads import Refused, UploadRefusal
 from scheduler.clock import Clock
 from scheduler.occurrences import plan_for
 from scheduler.plan import DEFAULT_REMINDERS, PlanError
+from scheduler.problems import N_, problem
 from storage.db import Database
 from storage.models import Role
 
@@ -181,7 +182,8 @@ async def on_document(update: Update, context: BranchContext) -> None:
         try:
             plan_text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            await message.reply_text(text.plan_refused(f"{filename}: not UTF-8 text", tr))
+            not_text = PlanError(filename, problem(N_("not UTF-8 text")))
+            await message.reply_text(text.plan_refused(not_text, tr))
             return
         plan = uploads.preview_plan(
             context.db, telegram_id=sender.telegram_id, text=plan_text, filename=filename, now=now
@@ -195,7 +197,7 @@ async def on_document(update: Update, context: BranchContext) -> None:
     except RosterError as error:
         await message.reply_text(text.roster_refused(error.problems, tr))
     except PlanError as error:
-        await message.reply_text(text.plan_refused(str(error), tr))
+        await message.reply_text(text.plan_refused(error, tr))
     except Refused as refused:
         await message.reply_text(text.upload_refused(refused.reason, tr))
 
@@ -360,7 +362,7 @@ async def on_setting(update: Update, context: BranchContext) -> None:
         return
     except PlanError as error:  # the branch's own plan has no such field to change
         await answer(query, None)
-        await context.bot.send_message(chat_id, text.plan_refused(str(error), tr))
+        await context.bot.send_message(chat_id, text.plan_refused(error, tr))
         return
     await answer(query, None)
     old = branch.timezone if name == "timezone" else branch.locale

@@ -78,13 +78,14 @@ def _members(h: Harness) -> dict[str, Member]:
         return {m.name: m for m in s.exec(select(Member))}
 
 
-async def _create_and_join(h: Harness) -> None:
-    await h.feed(updates.command("newbranch", NAME, "Asia/Shanghai", "en", user_id=ADMIN))
+async def _create_and_join(h: Harness, language: str = "en") -> None:
+    await h.feed(updates.command("newbranch", NAME, "Asia/Shanghai", language, user_id=ADMIN))
     answer = h.last_reply(ADMIN)
     assert f"Branch {NAME} created" in answer
     token = re.search(r"start=([A-Za-z0-9_-]+)", answer)
     assert token is not None
-    await h.feed(updates.command("start", token.group(1), user_id=SECRETARY))
+    code = "zh-hans" if language == "zh_CN" else language
+    await h.feed(updates.command("start", token.group(1), user_id=SECRETARY, language_code=code))
     with h.db.read() as s:
         secretary = s.exec(select(Member).where(Member.telegram_id == SECRETARY)).one()
     assert secretary.role == "secretary"
@@ -195,6 +196,70 @@ async def test_a_plan_with_a_bad_field_names_the_item_and_the_field(h: Harness) 
     answer = h.last_reply(SECRETARY)
     assert "cannot be used" in answer
     assert "item 'committee_meeting'" in answer and "field 'time'" in answer
+
+
+async def test_a_chinese_secretary_reads_why_each_roster_line_is_refused_in_chinese(
+    h: Harness,
+) -> None:
+    await _create_and_join(h, "zh_CN")
+    bad = [
+        *GOOD,
+        "王五,,member,第二党小组,十二元,full",
+        "赵六,,组长,第二党小组,5,full",
+        "张三,abc,member,,5,full",
+        "张三,,member,,5,full",
+        "孙七,9200,member,,5,full",
+    ]
+    await h.feed(_document(h, SECRETARY, _gbk(bad), "roster.csv", language_code="zh-hans"))
+    answer = h.last_reply(SECRETARY)
+    assert "第 5 行：党费（dues_amount）“十二元”不是以元为单位的数字（例如 12.50）" in answer
+    assert "第 6 行：role“组长”不在可选值 member|group_leader|committee|secretary 之中" in answer
+    assert "第 7 行：telegram_id“abc”不是 Telegram 用户 ID（应为正整数）" in answer
+    assert "第 8 行：姓名“张三”与第 3 行重复" in answer
+    assert "第 9 行：Telegram ID 9200 与第 3 行重复" in answer
+    assert "line " not in answer and "is not" not in answer  # nothing left in English
+    assert "张三" not in _members(h)
+
+    # A file in no encoding the CLI accepts: the same refusal, in Chinese.
+    shift_jis = "\n".join([GOOD[0], "鈴木花子,,member,営業部,1,full"]).encode("shift_jis")
+    await h.feed(_document(h, SECRETARY, shift_jis, "roster.csv", language_code="zh-hans"))
+    assert "无法可靠识别文件编码（已尝试 UTF-8, UTF-8 with BOM, GB18030/GBK）" in h.last_reply(
+        SECRETARY
+    )
+
+
+async def test_a_chinese_secretary_reads_which_plan_item_and_field_are_wrong_in_chinese(
+    h: Harness,
+) -> None:
+    await _create_and_join(h, "zh_CN")
+    await h.feed(updates.command("plan", "file", user_id=SECRETARY, language_code="zh-hans"))
+    text = h.api.sent("sendDocument")[-1]["document"].content.decode("utf-8")
+    bad = text.replace('time = "16:00"', 'time = "25:00"', 1)
+    assert bad != text
+    await h.feed(_document(h, SECRETARY, bad.encode(), "plan.toml", language_code="zh-hans"))
+    answer = h.last_reply(SECRETARY)
+    # The item and the field are TOML keys, as the file spells them; the sentence is Chinese.
+    assert (
+        "事项“committee_meeting”的字段“time”：须为 00:00 至 23:59 之间的时间“HH:MM”，实际为“25:00”"
+    ) in answer
+    assert "item '" not in answer and "must be" not in answer
+
+    wrong_kind = text.replace('kind = "meeting"', 'kind = "会议"', 1)
+    assert wrong_kind != text
+    await h.feed(
+        _document(h, SECRETARY, wrong_kind.encode(), "plan.toml", language_code="zh-hans")
+    )
+    assert "的字段“kind”：未知的取值“会议”（可用：meeting, dues, talks, paperwork）" in (
+        h.last_reply(SECRETARY)
+    )
+
+    # Not UTF-8 at all: said in Chinese too, and nothing changes.
+    await h.feed(
+        _document(h, SECRETARY, bad.encode("utf-16"), "plan.toml", language_code="zh-hans")
+    )
+    assert "不是 UTF-8 编码的文本" in h.last_reply(SECRETARY)
+    with h.db.read() as s:
+        assert s.exec(select(Branch).where(Branch.name == NAME)).one().plan_toml is None
 
 
 async def test_a_member_or_a_group_gets_a_refusal_and_nothing_is_read(h: Harness) -> None:
