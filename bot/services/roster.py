@@ -318,7 +318,9 @@ def _stage_since(raw: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw[:10])
     except ValueError:
-        raise ValueError(f"stage_since {raw!r} is not a date (YYYY-MM-DD)") from None
+        raise _BadRow(
+            N_("stage_since {raw} is not a date (YYYY-MM-DD)"), quoted=("raw",), raw=raw
+        ) from None
 
 
 def _telegram_id(raw: str) -> int | None:
