@@ -10,8 +10,12 @@ Reported per database: p50, p95 and max time from the tap to its answerCallbackQ
 the fake, taps per second (taps / time from the first tap to the last answer), the ratio to the
 bare bot, and that every tap was recorded exactly once. `--fail-answer` injects one 429
 (retry_after=30) on the first answerCallbackQuery: the other members' answers must not wait.
+`--flood N` makes the first member send N `/me` commands, 100 a second, from the start of the
+burst instead of tapping (the flood gate answers the first few and one notice, then drops the
+rest): the other members' figures show what the flood costs them, and the fake's call count
+what it costs Telegram.
 
-    python bench/network.py [--rtt 150] [--members 150 500] [--db sqlite postgresql]
+    python bench/network.py [--rtt 150] [--members 150 500] [--db sqlite postgresql] [--flood N]
 """
 
 from __future__ import annotations
@@ -67,11 +71,28 @@ class Figures:
         )
 
 
+async def pump(app: Any, flood: list[dict[str, Any]], spread: float) -> None:
+    """Queue one member's flood of updates evenly over `spread` s."""
+    start = time.monotonic()
+    for n, update in enumerate(flood):
+        delay = start + n * spread / len(flood) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await app.update_queue.put(Update.de_json(update, app.bot))
+
+
 async def burst(
-    app: Any, api: FakeTelegram, taps: list[dict[str, Any]], spread: float, skip: set[str]
+    app: Any,
+    api: FakeTelegram,
+    taps: list[dict[str, Any]],
+    spread: float,
+    skip: set[str],
+    flood: list[dict[str, Any]] | None = None,
 ) -> tuple[list[float], float]:
     """Queue the taps over `spread` s; return tap->answer latencies and taps per second."""
     api.reset_calls()
+    # A flood at 100 updates a second (1,000 in 10 s), running through the whole burst.
+    flooding = asyncio.create_task(pump(app, flood, len(flood) / 100)) if flood else None
     put_at: dict[str, float] = {}
     step = spread / len(taps)
     start = time.monotonic()
@@ -98,6 +119,8 @@ async def burst(
         if c.endpoint == "answerCallbackQuery" and c.status == 200
     }
     latencies = [answers[q] - t for q, t in put_at.items() if q in answers and q not in skip]
+    if flooding is not None:
+        await flooding
     rate = len(answers) / max(1e-9, max(answers.values(), default=0) - min(put_at.values()))
     return latencies, rate
 
@@ -128,7 +151,7 @@ def drop_db(name: str | None) -> None:
 
 
 async def run_ours(
-    kind: str, members: int, rtt: float, action: str, fail_answer: bool
+    kind: str, members: int, rtt: float, action: str, fail_answer: bool, flood: int = 0
 ) -> tuple[Figures, int]:
     """The burst against the real Application; returns figures and answers dropped."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,8 +186,15 @@ async def run_ours(
                 if fail_answer:
                     api.fail_next("answerCallbackQuery", 429, "Too Many Requests", retry_after=30)
                     skip.add(taps[0]["callback_query"]["id"])
-                latencies, rate = await burst(app, api, taps, 1.0, skip)
+                flooding = None
+                if flood:
+                    flooder = taps.pop(0)["callback_query"]["from"]["id"]
+                    flooding = [updates.command("me", user_id=flooder) for _ in range(flood)]
+                latencies, rate = await burst(app, api, taps, 1.0, skip, flooding)
                 await app.update_queue.join()
+                if flood:
+                    calls = [c for c in api.calls if c.params.get("chat_id") == flooder]
+                    print(f"  flood: {flood} /me from one member -> {len(calls)} Bot API calls")
                 with db.read() as s:
                     col = Attendance.checked_in_at if action == "ci" else Attendance.updated_at
                     recorded = int(
@@ -173,7 +203,7 @@ async def run_ours(
                         ).one()
                     )
                 dropped = int(getattr(app.bot.rate_limiter, "dropped_answers", -1))
-                return Figures(members, recorded, latencies, rate), dropped
+                return Figures(len(taps), recorded, latencies, rate), dropped
             finally:
                 await app.stop()
                 await app.shutdown()
@@ -232,6 +262,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--action", choices=["ci", "at"], default="ci")
     parser.add_argument("--fail-answer", action="store_true")
+    parser.add_argument("--flood", type=int, default=0, help="/me commands from one member")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     for rtt_ms in args.rtt:
@@ -243,7 +274,7 @@ async def main(argv: list[str]) -> int:
             print(bare.line("bare PTB (answer+edit)"))
             for kind in args.db:
                 ours, dropped = await run_ours(
-                    kind, members, rtt_ms / 1000, args.action, args.fail_answer
+                    kind, members, rtt_ms / 1000, args.action, args.fail_answer, args.flood
                 )
                 print(ours.line(f"branchbot {kind}"))
                 print(

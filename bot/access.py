@@ -15,6 +15,7 @@ class Need(enum.Enum):
     GROUP_LEADER = "group_leader"
     COMMITTEE = "committee"
     SECRETARY = "secretary"
+    ADMIN = "admin"  # no role grants it: only ADMIN_TELEGRAM_IDS (commands marked admin)
 
 
 # What each role may do, beyond what anyone may.

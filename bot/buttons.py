@@ -35,6 +35,8 @@ ACTIONS: dict[str, int] = {
     "rm": 2,  # a member leaves the branch: member id, 1 = transferred out, 2 = removed
     "da": 1,  # confirm every payment listed in /dues review: the highest payment id shown
     "bd": 1,  # how reminders go, asked by /bindgroup: 0 private, 1 group chat, 2 both
+    "su": 3,  # a setup preview (roster, plan, settings): kind code, preview number, 1 apply 0 not
+    "sg": 2,  # /settings: 1 time zone, 2 language; the index of the chosen value
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

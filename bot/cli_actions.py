@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bot.i18n import MissingCatalogError, Translator, translator
 from bot.render.plan_year import holiday_warnings, plan_year_text
 from bot.services.roster import RosterError, export_roster, import_roster, read_roster
+from bot.services.uploads import set_plan
 from bot.settings import Settings
 from scheduler.clock import Clock
 from scheduler.holidays import flag_holidays
@@ -130,18 +131,8 @@ def plan_set_command(args: argparse.Namespace, env: Env) -> int:
     plan = parse_plan(text, source=str(args.file))
     db = env.database()
     db.upgrade()
-    with db.transaction() as session:
-        branch = _branch(session, args.branch)
-        branch.plan_toml = text
-        session.add(branch)
-        assert branch.id is not None
-        repo.add_audit(
-            session,
-            branch_id=branch.id,
-            action="plan.set",
-            at=env.clock.now(),
-            detail=str(args.file),
-        )
+    with db.transaction() as session:  # the same use case as a plan file sent in the chat
+        set_plan(session, _branch(session, args.branch), text, str(args.file), now=env.clock.now())
     print(f"branch {args.branch!r} now follows {args.file} ({len(plan.items)} items)")
     return 0
 

@@ -40,10 +40,12 @@ from telegram.ext import ExtBot
 from bot.i18n import Translator, translator
 from bot.keyboards import reminder_keyboard
 from bot.ratelimit import BULK, SendAborted, retry_seconds
+from bot.render.development import agenda_lines
 from bot.render.digest import digest_with_quorum
 from bot.render.nudges import nudge_text
 from bot.render.reminders import reminder_text
 from bot.render.text import split_message
+from bot.services.development import AgendaItem, meeting_agenda, overdue_in
 from bot.services.digest_now import DigestNow
 from bot.services.quorum import quorum_warnings
 from bot.services.reminders import ReminderView, ViewRequest, build_reminder_views
@@ -66,6 +68,7 @@ class TelegramNotifier:
         self.db = db
         self.default_locale = default_locale
         self._views: dict[int, ReminderView] = {}
+        self._agenda: dict[int, tuple[AgendaItem, ...]] = {}  # pipeline votes due at a meeting
         self._digests: dict[int, DigestNow] = {}
         self._readers: dict[int, Translator] = {}  # delivery id -> recipient's translator
         self._rendered: dict[
@@ -100,6 +103,7 @@ class TelegramNotifier:
         with self.db.read() as session:
             if requests:
                 self._views.update(build_reminder_views(session, requests, now=now))
+                self._agenda.update(meeting_agenda(session, [r.occurrence_id for r in requests]))
             others = [i for i in items if i.kind in (Kind.DIGEST, Kind.NUDGE)]
             if not others:
                 return
@@ -129,6 +133,7 @@ class TelegramNotifier:
                     self._digests[i.branch_id] = DigestNow(
                         digest=build_digest(digest_facts(session, branch, now)),
                         quorum=quorum_warnings(session, i.branch_id, now),
+                        development=overdue_in(session, branch_id=i.branch_id, now=now),
                     )
 
     def _fresh_digest(self, branch_id: int, now: dt.datetime) -> bool:
@@ -181,12 +186,13 @@ class TelegramNotifier:
         if view is None:
             return Outcome.skipped("the event is no longer in the plan")
         view = replace(view, now=item.now)
-        key = _render_key(view)
+        agenda = () if view.cancelled else self._agenda.get(view.occurrence_id, ())
+        key = (*_render_key(view), agenda)
         cached = self._rendered.get(key)
         if cached is None:
             # Most members of a fan-out get the very same text: render it once per language.
             tr = translator(view.locale, view.timezone, default_locale=self.default_locale)
-            text = reminder_text(view, tr)
+            text = "\n".join([reminder_text(view, tr), *agenda_lines(agenda, tr)])
             markup = reminder_keyboard(view, tr) if not view.cancelled else None
             if len(self._rendered) > 5000:
                 self._rendered.clear()

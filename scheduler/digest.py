@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.due import local_day
 from scheduler.kinds import ItemKind
 from scheduler.plan import Localized, Plan, PlanItem, branch_plan
@@ -143,6 +144,7 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
     members = session.exec(
         select(Member)
         .where(Member.branch_id == branch.id, col(Member.active).is_(True))
+        .where(col(Member.status).notin_(PRE_MEMBER))  # not yet members: not counted
         .order_by(col(Member.name))
     ).all()
     past = [o.id for o in occurrences if o.starts_at < now]

@@ -21,6 +21,7 @@ import holidays
 
 from scheduler.kinds import BY_KIND, ItemKind
 from scheduler.kinds import ReminderRule as ReminderRule
+from scheduler.problems import N_, Problem, problem
 
 KINDS = tuple(kind.value for kind in ItemKind)
 # leading_cadres resolves to the same roles as committee (committee members and the secretary).
@@ -51,8 +52,16 @@ class PlanError(ValueError):
     """A plan file that cannot be used, with the file, item and field that are wrong."""
 
     def __init__(
-        self, source: str, message: str, *, item: str | None = None, field: str | None = None
+        self,
+        source: str,
+        message: str | Problem,
+        *,
+        item: str | None = None,
+        field: str | None = None,
     ) -> None:
+        # `problem` says why for a translated answer; `message` is its English text.
+        self.problem = message if isinstance(message, Problem) else Problem(message)
+        message = self.problem.english()
         self.source, self.message, self.item, self.field = source, message, item, field
         parts = [f"item '{item}'"] if item is not None else []
         if field is not None:
@@ -148,13 +157,18 @@ class _Where:
     source: str
     item: str | None = None
 
-    def error(self, name: str | None, message: str) -> PlanError:
-        """Return the PlanError for field `name` here."""
-        return PlanError(self.source, message, item=self.item, field=name)
+    def error(
+        self, name: str | None, message: str, /, *, quoted: tuple[str, ...] = (), **fields: object
+    ) -> PlanError:
+        """Return the PlanError for field `name` here (`message` a msgid with `fields`)."""
+        why = Problem(message, MappingProxyType(fields), quoted=frozenset(quoted))
+        return PlanError(self.source, why, item=self.item, field=name)
 
-    def fail(self, name: str | None, message: str) -> NoReturn:
+    def fail(
+        self, name: str | None, message: str, /, *, quoted: tuple[str, ...] = (), **fields: object
+    ) -> NoReturn:
         """Raise the PlanError for field `name` here."""
-        raise self.error(name, message)
+        raise self.error(name, message, quoted=quoted, **fields)
 
     def table(
         self,
@@ -163,32 +177,58 @@ class _Where:
         allowed: Sequence[str],
         required: Sequence[str],
         *,
-        unknown: str = "unknown key",
+        unknown: str = N_("unknown key (allowed: {allowed})"),
+        context: Mapping[str, object] = MappingProxyType({}),
     ) -> Mapping[str, Any]:
-        """Return `raw` as a table after rejecting unknown and missing keys."""
+        """Return `raw` as a table after rejecting unknown and missing keys.
+
+        `unknown` is the msgid for a key not allowed, with the fields `{allowed}` and `context`.
+        """
         if not isinstance(raw, dict):
-            self.fail(name, "must be a table")
+            self.fail(name, N_("must be a table"))
         for key in raw:
             if key not in allowed:
-                self.fail(_sub(name, key), f"{unknown} (allowed: {', '.join(allowed)})")
+                fields = {**context, "allowed": ", ".join(allowed)}
+                why = Problem(unknown, MappingProxyType(fields))
+                raise PlanError(self.source, why, item=self.item, field=_sub(name, key))
         for key in required:
             if key not in raw:
-                self.fail(_sub(name, key), "is required")
+                self.fail(_sub(name, key), N_("is required"))
         return raw
 
     def integer(self, raw: object, name: str, low: int, high: int, *extra: int) -> int:
         """Return `raw` as an int in low..high (or one of `extra`)."""
         if isinstance(raw, bool) or not isinstance(raw, int):
-            self.fail(name, f"must be a whole number, got {raw!r}")
+            self.fail(name, N_("must be a whole number, got {raw}"), quoted=("raw",), raw=raw)
         if not (low <= raw <= high or raw in extra):
-            also = "".join(f" or {x}" for x in extra)
-            self.fail(name, f"must be between {low} and {high}{also}, got {raw}")
+            if not extra:
+                self.fail(
+                    name,
+                    N_("must be between {low} and {high}, got {raw}"),
+                    low=low,
+                    high=high,
+                    raw=raw,
+                )
+            self.fail(
+                name,
+                N_("must be between {low} and {high} or {extra}, got {raw}"),
+                low=low,
+                high=high,
+                extra=" or ".join(map(str, extra)),
+                raw=raw,
+            )
         return raw
 
     def choice(self, raw: object, name: str, allowed: tuple[str, ...]) -> str:
         """Return `raw` if it is one of `allowed`."""
         if not isinstance(raw, str) or raw not in allowed:
-            self.fail(name, f"unknown value {raw!r} (allowed: {', '.join(allowed)})")
+            self.fail(
+                name,
+                N_("unknown value {raw} (allowed: {allowed})"),
+                quoted=("raw",),
+                raw=raw,
+                allowed=", ".join(allowed),
+            )
         return raw
 
     def text(self, raw: object, name: str) -> Localized:
@@ -196,7 +236,7 @@ class _Where:
         table = self.table(raw, name, LOCALES, LOCALES)
         for locale in LOCALES:
             if not isinstance(table[locale], str) or not table[locale].strip():
-                self.fail(f"{name}.{locale}", "must be a non-empty string")
+                self.fail(f"{name}.{locale}", N_("must be a non-empty string"))
         return Localized(zh_CN=table["zh_CN"], en=table["en"])
 
     def clock_time(self, raw: object, name: str) -> dt.time:
@@ -205,7 +245,12 @@ class _Where:
             return raw
         match = _TIME.fullmatch(raw) if isinstance(raw, str) else None
         if match is None:
-            self.fail(name, f'must be a time "HH:MM" between 00:00 and 23:59, got {raw!r}')
+            self.fail(
+                name,
+                N_('must be a time "HH:MM" between 00:00 and 23:59, got {raw}'),
+                quoted=("raw",),
+                raw=raw,
+            )
         return dt.time(int(match[1]), int(match[2]))
 
 
@@ -218,28 +263,38 @@ def parse_plan(text: str, *, source: str = "<plan>") -> Plan:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PlanError(source, f"TOML syntax error: {exc}") from exc
+        raise PlanError(source, problem(N_("TOML syntax error: {detail}"), detail=exc)) from exc
     where = _Where(source)
     top = where.table(raw, None, _TOP_KEYS, ("version", "name", "items"))
     version = top["version"]
     if isinstance(version, bool) or version != 1:
-        where.fail("version", f"unsupported version {version!r}; this branchbot reads version 1")
+        where.fail(
+            "version",
+            N_("unsupported version {version}; this branchbot reads version 1"),
+            quoted=("version",),
+            version=version,
+        )
     name = where.text(top["name"], "name")
     country = top.get("country")
     if country is not None and (
         not isinstance(country, str) or country not in holidays.list_supported_countries()
     ):
-        where.fail("country", f"no public-holiday calendar for country {country!r}")
+        where.fail(
+            "country",
+            N_("no public-holiday calendar for country {country}"),
+            quoted=("country",),
+            country=country,
+        )
     raw_items = top["items"]
     if not isinstance(raw_items, list) or not raw_items:
-        where.fail("items", "must be a non-empty array of [[items]] tables")
+        where.fail("items", N_("must be a non-empty array of [[items]] tables"))
     items: list[PlanItem] = []
     seen: dict[str, int] = {}
     for number, raw_item in enumerate(raw_items, start=1):
         item = _item(source, number, raw_item)
         if item.id in seen:
             _Where(source, item.id).fail(
-                "id", f"duplicate id (first used by item #{seen[item.id]})"
+                "id", N_("duplicate id (first used by item #{number})"), number=seen[item.id]
             )
         seen[item.id] = number
         items.append(item)
@@ -252,11 +307,11 @@ def _item(source: str, number: int, raw: object) -> PlanItem:
     where = _Where(source, label if isinstance(label, str) else f"#{number}")
     table = where.table(raw, None, _ITEM_KEYS, _ITEM_REQUIRED)
     if not isinstance(table["id"], str) or not _ID.fullmatch(table["id"]):
-        where.fail("id", "must be 1-32 characters from a-z, 0-9, '_' and '-'")
+        where.fail("id", N_("must be 1-32 characters from a-z, 0-9, '_' and '-'"))
     kind = ItemKind(where.choice(table["kind"], "kind", KINDS))
     duration = where.integer(table.get("duration_minutes", 0), "duration_minutes", 0, 24 * 60)
     if BY_KIND[kind].is_event and duration == 0:
-        where.fail("duration_minutes", "a meeting needs a duration of at least 1 minute")
+        where.fail("duration_minutes", N_("a meeting needs a duration of at least 1 minute"))
     rhythm = _rhythm(where, table["rhythm"])
     reminders = DEFAULT_REMINDERS[kind]
     if "reminders" in table:
@@ -278,13 +333,15 @@ def _item(source: str, number: int, raw: object) -> PlanItem:
 def _rhythm(where: _Where, raw: object) -> Rhythm:
     """Validate a rhythm table: `every` and exactly one day selector."""
     if not isinstance(raw, dict):
-        where.fail("rhythm", "must be a table")
+        where.fail("rhythm", N_("must be a table"))
     if "every" not in raw:
-        where.fail("rhythm.every", "is required")
+        where.fail("rhythm.every", N_("is required"))
     every = where.choice(raw["every"], "rhythm.every", EVERY)
     required = ("date",) if every == "once" else ("month",) if every != "month" else ()
-    unknown = f'unknown key for every = "{every}"'
-    table = where.table(raw, "rhythm", _RHYTHM_KEYS[every], required, unknown=unknown)
+    unknown = N_('unknown key for every = "{every}" (allowed: {allowed})')
+    table = where.table(
+        raw, "rhythm", _RHYTHM_KEYS[every], required, unknown=unknown, context={"every": every}
+    )
     if every == "once":
         return Rhythm(every, date=_date(where, table["date"]))
     month = None
@@ -295,7 +352,12 @@ def _rhythm(where: _Where, raw: object) -> Rhythm:
     if every == "year" and day is not None and month is not None:
         longest = calendar.monthrange(2000, month)[1]  # 2000 is a leap year: 29 February exists
         if day > longest:
-            where.fail("rhythm.day", f"{day} {_MONTH_NAMES[month]} does not exist")
+            where.fail(
+                "rhythm.day",
+                N_("{day} {month} does not exist"),
+                day=day,
+                month=_MONTH_NAMES[month],
+            )
     return Rhythm(every, months=months, month=month, day=day, weekday=weekday, nth=nth)
 
 
@@ -305,11 +367,11 @@ def _day_selector(
     """Return (day, weekday, nth): either a day of the month or the n-th weekday."""
     if "day" in table:
         if "weekday" in table or "nth" in table:
-            where.fail("rhythm.day", "use either day or weekday + nth, not both")
+            where.fail("rhythm.day", N_("use either day or weekday + nth, not both"))
         return where.integer(table["day"], "rhythm.day", 1, 31, -1), None, None
     if "weekday" not in table or "nth" not in table:
         missing = "rhythm.nth" if "weekday" in table else "rhythm.weekday"
-        where.fail(missing, "a rhythm needs either day, or weekday and nth")
+        where.fail(missing, N_("a rhythm needs either day, or weekday and nth"))
     weekday = where.choice(table["weekday"], "rhythm.weekday", WEEKDAYS)
     nth = where.integer(table["nth"], "rhythm.nth", 1, 4, -1)
     return None, WEEKDAYS.index(weekday), nth
@@ -318,10 +380,10 @@ def _day_selector(
 def _months(where: _Where, raw: object) -> tuple[int, ...]:
     """Validate a non-empty list of distinct months."""
     if not isinstance(raw, list) or not raw:
-        where.fail("rhythm.months", "must be a non-empty list of months 1..12")
+        where.fail("rhythm.months", N_("must be a non-empty list of months 1..12"))
     months = [where.integer(m, "rhythm.months", 1, 12) for m in raw]
     if len(set(months)) != len(months):
-        where.fail("rhythm.months", f"lists a month twice: {months}")
+        where.fail("rhythm.months", N_("lists a month twice: {months}"), months=months)
     return tuple(sorted(months))
 
 
@@ -334,25 +396,27 @@ def _date(where: _Where, raw: object) -> dt.date:
             return dt.date.fromisoformat(raw)
         except ValueError:
             pass
-    raise where.error("rhythm.date", f"must be a date YYYY-MM-DD, got {raw!r}")
+    raise where.error(
+        "rhythm.date", N_("must be a date YYYY-MM-DD, got {raw}"), quoted=("raw",), raw=raw
+    )
 
 
 def _reminders(where: _Where, raw: object) -> tuple[ReminderRule, ...]:
     """Validate the reminders array."""
     if not isinstance(raw, list):
-        where.fail("reminders", "must be an array of tables")
+        where.fail("reminders", N_("must be an array of tables"))
     rules = []
     for number, entry in enumerate(raw, start=1):
         name = f"reminders[{number}]"
         table = where.table(entry, name, _REMINDER_KEYS, ("at",))
         if ("days_before" in table) == ("days_after" in table):
-            where.fail(name, "needs exactly one of days_before or days_after")
+            where.fail(name, N_("needs exactly one of days_before or days_after"))
         before = "days_before" in table
         key = "days_before" if before else "days_after"
         days = where.integer(table[key], f"{name}.{key}", 0, 366)
         pending = table.get("only_pending", False)
         if not isinstance(pending, bool):
-            where.fail(f"{name}.only_pending", "must be true or false")
+            where.fail(f"{name}.only_pending", N_("must be true or false"))
         at = where.clock_time(table["at"], f"{name}.at")
         rules.append(ReminderRule(-days if before else days, at, pending))
     return tuple(rules)
@@ -362,7 +426,7 @@ def _agendas(where: _Where, raw: object, rhythm: Rhythm) -> Mapping[str, Localiz
     """Validate per-period agendas: keys must name a month or quarter the item occurs in."""
     months = rhythm.months_of_year()
     allowed = [str(m) for m in months] + sorted({f"q{(m - 1) // 3 + 1}" for m in months})
-    unknown = "the item has no occurrence in that period"
+    unknown = N_("the item has no occurrence in that period (allowed: {allowed})")
     table = where.table(raw, "agendas", allowed, (), unknown=unknown)
     return MappingProxyType({key: where.text(v, f"agendas.{key}") for key, v in table.items()})
 
@@ -372,7 +436,8 @@ def load_plan(path: str | Path) -> Plan:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), f"cannot read the plan file: {exc}") from exc
+        why = problem(N_("cannot read the plan file: {detail}"), detail=exc)
+        raise PlanError(str(path), why) from exc
     return parse_plan(text, source=str(path))
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.acted import load_acted
+from scheduler.development.reminders import development_reminders
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.due import (
     Acted,
     BranchFacts,
@@ -126,7 +128,11 @@ def _members(session: Session, branch_ids: Sequence[int]) -> dict[int, list[Memb
         col(Member.role),
         col(Member.group_id),
         col(Member.unreachable_reason),
-    ).where(col(Member.branch_id).in_(branch_ids), col(Member.active).is_(True))
+    ).where(
+        col(Member.branch_id).in_(branch_ids),
+        col(Member.active).is_(True),
+        col(Member.status).notin_(PRE_MEMBER),  # not yet members: no members' reminders
+    )
     found: dict[int, list[MemberFacts]] = defaultdict(list)
     for mid, branch_id, telegram_id, role, group_id, unreachable in session.execute(stmt):
         assert mid is not None
@@ -175,6 +181,10 @@ def due_now(session: Session, facts: Facts, *, now: dt.datetime, since: dt.datet
     warnings, later = quorum_warnings(session, plans, now=now, horizon=QUORUM_LOOKAHEAD)
     planned.extend(warnings)
     upcoming.extend(later)
+    rows = [view.row for view in facts.branches]
+    pipeline, pipeline_later = development_reminders(session, rows, now=now, since=since)
+    planned.extend(pipeline)
+    upcoming.extend(pipeline_later)
     keys = existing_keys(
         session,
         occurrence_ids={p.occurrence_id for p in planned if p.occurrence_id is not None},

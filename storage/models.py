@@ -29,6 +29,10 @@ class MemberStatus(enum.StrEnum):
 
     FULL = "full"
     PROBATIONARY = "probationary"
+    # Not yet members (发展党员): never counted in quorum or dues, never sent members' items.
+    APPLICANT = "applicant"
+    ACTIVIST = "activist"
+    CANDIDATE = "candidate"
 
 
 class DeliveryMode(enum.StrEnum):
@@ -283,3 +287,22 @@ class Conversation(SQLModel, table=True):
     step: str = Field(max_length=32)
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class DevelopmentRecord(SQLModel, table=True):
+    """One recorded step of a person's way into the Party (发展党员), with its date and people.
+
+    Append-only: a one-off step recorded again is a correction (the latest counts); `reason`
+    is the required reason of an exception the rules allow, shown in the register.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    step: str = Field(max_length=24)
+    on: dt.date
+    people: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # member ids
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_by: int | None = Field(default=None, foreign_key="member.id")
+    recorded_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

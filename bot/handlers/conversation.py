@@ -52,6 +52,8 @@ async def on_flow_text(update: Update, context: BranchContext) -> None:
         await attendance.make_up_note(update, context)
     elif flow.flow == conversation.TALKS:
         await talks.talks_text(update, context, flow.step)
+    else:  # a flow that asks no question (a pending preview waits for its buttons)
+        await on_stray_text(update, context)
 
 
 async def on_flow_file(update: Update, context: BranchContext) -> None:

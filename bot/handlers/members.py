@@ -13,6 +13,7 @@ from bot.handlers.onboarding import refresh_menu
 from bot.handlers.taps import answer, edit, on_button, query_of, send_private
 from bot.i18n import translator
 from bot.keyboards import markup
+from bot.render.development import me_lines
 from bot.render.members import (
     bind_notice,
     bind_text,
@@ -25,6 +26,7 @@ from bot.render.members import (
     roster_text,
 )
 from bot.render.text import refusal_text, split_message
+from bot.services.development import my_stage
 from bot.services.events import Refusal
 from bot.services.invites import InviteDenied, InviteUsageError, create_invite, parse_invite
 from bot.services.me import my_overview
@@ -141,5 +143,9 @@ async def me_command(update: Update, context: BranchContext) -> None:
     if view is None:
         await refuse(update, context, not_member=True)
         return
-    for chunk in split_message(me_text(view, context.tr)):
+    member_id = sender_of(context).member_id
+    now = context.clock.now()
+    stage = my_stage(context.db, member_id=member_id, now=now) if member_id else None
+    text = "\n".join([me_text(view, context.tr), *me_lines(stage, context.tr)])
+    for chunk in split_message(text):
         await update.effective_message.reply_text(chunk)

@@ -31,6 +31,7 @@ from bot.handlers import (
     attendance_admin,
     changes,
     conversation,
+    development,
     dues,
     export,
     members,
@@ -39,6 +40,7 @@ from bot.handlers import (
     plan,
     privacy,
     secretary,
+    setup,
     talks,
 )
 from bot.handlers.gate import Handler, requires
@@ -76,7 +78,8 @@ def _c(
     return Command(info, handler, only, in_menu)
 
 
-# The menu order is this order. `/me export` comes before `/me`: the first matching handler wins.
+# The menu order is this order. The first matching handler wins: `/me export` comes before `/me`,
+# `/plan file|default` before `/plan`.
 COMMANDS: tuple[Command, ...] = (
     _c("start", Need.ANYONE, N_("link your account with an invite"), onboarding.start_command,
        only=NEW_MESSAGES),
@@ -96,6 +99,8 @@ COMMANDS: tuple[Command, ...] = (
        privacy.privacy_command),
     _c("talks", Need.GROUP_LEADER, N_("hand in this quarter's talk records"),
        talks.talks_command, private_only=True),
+    _c("plan", Need.SECRETARY, N_("the plan: month, quarter or year"), setup.plan_file_command,
+       private_only=True, only=setup.PLAN_WORDS, in_menu=False),
     _c("plan", Need.COMMITTEE, N_("the plan: month, quarter or year"), plan.plan_command),
     _c("overdue", Need.COMMITTEE, N_("who is behind"), overdue.overdue_command,
        private_only=True),
@@ -103,6 +108,8 @@ COMMANDS: tuple[Command, ...] = (
        attendance_admin.attendance_command, private_only=True),
     _c("members", Need.COMMITTEE, N_("members by group"), members.members_command,
        private_only=True, only=NEW_MESSAGES),
+    _c("pipeline", Need.COMMITTEE, N_("member development: everyone by stage"),
+       development.pipeline_command, private_only=True),
     _c("invite", Need.SECRETARY, N_("invite a member: NAME [group] [role]"),
        members.invite_command, admin=True, only=NEW_MESSAGES),
     _c("reschedule", Need.SECRETARY, N_("move an event: EVENT DATE TIME"),
@@ -119,6 +126,16 @@ COMMANDS: tuple[Command, ...] = (
        privacy.remove_command, private_only=True),
     _c("retention", Need.SECRETARY, N_("how long reasons and summaries are kept"),
        privacy.retention_command, private_only=True),
+    _c("roster", Need.SECRETARY, N_("the roster as a file, to edit and send back"),
+       setup.roster_command, private_only=True),
+    _c("settings", Need.SECRETARY, N_("time zone, language, dues day, reminders"),
+       setup.settings_command, private_only=True),
+    _c("newbranch", Need.ADMIN, N_("create a branch: NAME [timezone] [language]"),
+       setup.newbranch_command, admin=True, private_only=True),
+    _c("renamebranch", Need.ADMIN, N_("rename a branch: OLD NEW"),
+       setup.renamebranch_command, admin=True, private_only=True),
+    _c("develop", Need.SECRETARY, N_("record a development step: NAME STEP DATE"),
+       development.develop_command, private_only=True),
 )  # fmt: skip
 
 BUTTONS: tuple[ButtonAction, ...] = (
@@ -146,6 +163,9 @@ BUTTONS: tuple[ButtonAction, ...] = (
     attendance_admin.on_mark,
     members.on_delivery_choice,
     privacy.on_remove,
+    # branch setup: import/apply or cancel a preview; a /settings choice
+    setup.on_confirm,
+    setup.on_setting,
 )
 
 
@@ -160,7 +180,12 @@ def _other_handlers(services: Services) -> list[BaseHandler[Any, Any, Any]]:
     in_flow = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     in_flow = in_flow & conversation.InFlow(services.db, services.clock)
     stray = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    # A roster or plan file, unless it answers another flow's question (the talk-records form):
+    # before the flow's file handler.
+    setup_file = filters.UpdateType.MESSAGE & filters.Document.ALL
+    setup_file = setup_file & setup.SetupFile(services.db, services.clock)
     return [
+        MessageHandler(setup_file, setup.on_document),
         # the language picker answers an invalid choice itself
         CallbackQueryHandler(onboarding.on_language, pattern=onboarding.LANGUAGE_PATTERN),
         ChatMemberHandler(onboarding.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import Translator
 from bot.render.attendance import quorum_lines
+from bot.render.development import development_lines
 from bot.render.text import split_message
 from bot.services.digest_now import DigestNow
 from scheduler.digest import Digest, MeetingTally, Unreachable, UpcomingEvent
@@ -148,5 +149,6 @@ def quorum_warning_lines(view: DigestNow, tr: Translator) -> list[str]:
 
 
 def digest_with_quorum(view: DigestNow, tr: Translator) -> str:
-    """The weekly digest for the reader, then the quorum warnings."""
-    return "\n".join([digest_text(view.digest, tr), *quorum_warning_lines(view, tr)])
+    """The weekly digest for the reader, then the quorum warnings and missed development steps."""
+    return "\n".join([digest_text(view.digest, tr), *quorum_warning_lines(view, tr),
+                      *development_lines(view.development, tr)])  # fmt: skip

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.i18n import Translator
+from bot.render.development import reminder_text as development_reminder_text
 
 
 def nudge_text(payload: Mapping[str, Any], tr: Translator) -> str:
@@ -27,6 +28,8 @@ def nudge_text(payload: Mapping[str, Any], tr: Translator) -> str:
             )
         elif reason == "quorum":
             return quorum_warning_text(payload, tr)
+        elif reason == "development":
+            return development_reminder_text(payload, tr)
         elif reason == "absence":
             n = int(payload.get("absences", 1))
             lines.append(

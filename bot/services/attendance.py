@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from bot.services.events import Event, Presser, Refusal, tap_target
 from bot.services.upsert import insert_ignore
 from scheduler.audience import in_audience
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.kinds import ItemKind
 from scheduler.plan import branch_plan
 from scheduler.records import (
@@ -281,7 +282,7 @@ def absences(
     members = [
         MemberFacts(m.id, m.role, m.group_id, m.linked_at, member_since(m, branch))
         for m in repo.list_members(session, branch_id=branch_id)
-        if m.id is not None
+        if m.id is not None and m.status not in PRE_MEMBER
     ]
     rows = (
         session.exec(

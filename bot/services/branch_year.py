@@ -14,6 +14,7 @@ import pytz
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.occurrences import sync_occurrences
 from scheduler.plan import Plan, PlanItem, branch_plan
 from scheduler.records import branch_start_instant
@@ -85,7 +86,8 @@ def members_and_groups(
     session: Session, branch_id: int
 ) -> tuple[Sequence[Member], dict[int, PartyGroup]]:
     """The branch's active members (by name) and its groups by id: two queries."""
-    members = repo.list_members(session, branch_id=branch_id)
+    found = repo.list_members(session, branch_id=branch_id)
+    members = [m for m in found if m.status not in PRE_MEMBER]  # not yet members: not counted
     groups = {g.id: g for g in repo.list_groups(session, branch_id=branch_id) if g.id is not None}
     return members, groups
 
@@ -113,4 +115,8 @@ def audience_of(ctx: BranchYear, occ: Occurrence, members: Iterable[Member]) -> 
     """The members expected at `occ`, from already loaded members (no query)."""
     item = ctx.item(occ.item_id)
     audience = item.audience if item is not None else "all"
-    return [m for m in members if in_audience(audience, m.role, m.group_id)]
+    return [
+        m
+        for m in members
+        if m.status not in PRE_MEMBER and in_audience(audience, m.role, m.group_id)
+    ]

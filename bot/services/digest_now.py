@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.services.branch_year import NoSuchBranch
+from bot.services.development import PipelineEntry, overdue_in
 from bot.services.quorum import QuorumWarning, quorum_warnings
 from scheduler.digest import Digest, build_digest, digest_facts
 from storage import repositories as repo
@@ -18,6 +19,7 @@ class DigestNow:
 
     digest: Digest
     quorum: list[QuorumWarning]
+    development: list[PipelineEntry] = field(default_factory=list)  # missed deadlines
 
 
 def digest_now(db: Database, *, branch_id: int, now: dt.datetime) -> DigestNow:
@@ -27,4 +29,7 @@ def digest_now(db: Database, *, branch_id: int, now: dt.datetime) -> DigestNow:
         if branch is None:
             raise NoSuchBranch(branch_id)
         digest = build_digest(digest_facts(session, branch, now))
-        return DigestNow(digest=digest, quorum=quorum_warnings(session, branch_id, now))
+        late = overdue_in(session, branch_id=branch_id, now=now)
+        return DigestNow(
+            digest=digest, quorum=quorum_warnings(session, branch_id, now), development=late
+        )

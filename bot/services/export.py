@@ -17,6 +17,8 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import Translator, translator
 from bot.services.branch_year import BranchYear, ensure_year, load_branch
+from bot.services.development import pipeline_in
+from bot.services.development_register import development_sheet
 from bot.services.plan_report import attendance_by_occurrence
 from bot.services.registers import (
     RegisterData,
@@ -108,6 +110,7 @@ def _load(session: Session, ctx: BranchYear, year: int) -> RegisterData:
         attendance_by_occurrence(session, meetings),
         list(talks),
         participants,
+        pipeline_in(session, branch_id=ctx.branch_id, now=ctx.now),
     )
 
 
@@ -123,6 +126,7 @@ def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:
     attendance_sheet(wb, data, tr)
     talks_sheet(wb, data, tr)
     plan_sheet(wb, data, tr)
+    development_sheet(wb, data.development, tr)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.kinds import ItemKind
 from scheduler.occurrences import sync_occurrences
 from scheduler.plan import Localized, Plan, PlanError, branch_plan
@@ -109,6 +110,7 @@ def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView |
             for occ_id, row in rows.items()
         }
         group = session.get(PartyGroup, member.group_id) if member.group_id else None
+        pre = member.status in PRE_MEMBER  # not yet a member: no members' events or meetings
         return MeView(
             name=member.name,
             branch_name=branch.name,
@@ -116,9 +118,11 @@ def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView |
             group_name=group.name if group else None,
             year=year,
             dues_amount=member.dues_amount,
-            events=_upcoming(plan, occs, member, answers, now=now),
+            events=[] if pre else _upcoming(plan, occs, member, answers, now=now),
             dues=_dues(session, member, branch, plan, year=year, through_month=month, now=now),
-            attendance=_tally(plan, occs, member, rows, year=year, now=now, branch=branch),
+            attendance=Tally()
+            if pre
+            else _tally(plan, occs, member, rows, year=year, now=now, branch=branch),
         )
 
 

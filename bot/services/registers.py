@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.render.plan import state_label, yes_no
 from bot.render.plan_year import audience_label
 from bot.services.branch_year import BranchYear, audience_of
 from bot.services.inert import inert_cell
+from scheduler.development.rules import PRE_MEMBER
 from scheduler.records import MeetingRecord, Standing, meeting_record, member_since
 from scheduler.recurrence import to_local
 from storage.models import (
@@ -56,6 +57,7 @@ class RegisterData:
     answers: dict[int, dict[int, Attendance]]
     talks: list[TalkRecord]
     participants: dict[int, list[int]]
+    development: list[Any] = field(default_factory=list)  # the pipeline (发展党员 sheet)
 
 
 def _local(instant: dt.datetime | None, tr: Translator) -> dt.datetime | None:
@@ -87,7 +89,8 @@ def dues_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
     for payment in data.payments:
         paid.setdefault(payment.member_id, {})[payment.month] = payment
     rows: list[list[Any]] = []
-    for member in _by_group(data, [m for m in data.members if m.active or m.id in paid]):
+    owing = [m for m in data.members if m.status not in PRE_MEMBER]  # not yet members: no dues
+    for member in _by_group(data, [m for m in owing if m.active or m.id in paid]):
         own = paid.get(member.id or 0, {})
         row: list[Any] = [member.name, _group(data, member), member.dues_amount]
         for month in range(1, 13):

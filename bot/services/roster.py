@@ -11,13 +11,16 @@ import csv
 import datetime as dt
 import io
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import TypeVar
 
 from sqlmodel import Session
 
+from bot.services.development import import_stage
 from bot.services.inert import visible
+from scheduler.problems import N_, Problem, problem
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
@@ -26,6 +29,7 @@ from storage.models import Branch, DeliveryMode, Member, MemberStatus, Role
 _E = TypeVar("_E", Role, MemberStatus)
 
 HEADER = ("name", "telegram_id", "role", "group", "dues_amount", "status")
+STAGE_SINCE = "stage_since"  # optional column: the date of a pre-member's current stage
 MAX_NAME = 200
 
 
@@ -40,15 +44,25 @@ class RosterRow:
     group: str | None
     dues_amount: Decimal
     status: MemberStatus
+    # The date of the current stage of someone not yet a member (optional column).
+    stage_since: dt.date | None = None
 
 
 class RosterError(ValueError):
-    """The roster file is refused; `problems` lists every bad line."""
+    """The roster file is refused; `problems` lists every bad line (str() gives the English)."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[Problem] | list[str]) -> None:
         self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+        self.problems = [p if isinstance(p, Problem) else Problem(p) for p in problems]
+        super().__init__(f"{source}: " + "; ".join(str(p) for p in self.problems))
+
+
+class _BadRow(ValueError):
+    """One line's reason, raised while reading the line (the line number is added later)."""
+
+    def __init__(self, msgid: str, /, *, quoted: tuple[str, ...] = (), **fields: object) -> None:
+        self.problem = Problem(msgid, MappingProxyType(fields), quoted=frozenset(quoted))
+        super().__init__(self.problem.english())
 
 
 @dataclass
@@ -76,7 +90,9 @@ def read_roster(data: bytes, filename: str) -> list[RosterRow]:
     if filename.lower().endswith(".xlsx"):
         return _parse_table(_xlsx_table(data, filename), filename)
     if filename.lower().endswith((".xls", ".et", ".ods", ".numbers")):
-        raise RosterError(filename, ["save it as .xlsx (Excel workbook) or CSV, then import that"])
+        raise RosterError(
+            filename, [problem(N_("save it as .xlsx (Excel workbook) or CSV, then import that"))]
+        )
     return parse_roster(data, source=filename)
 
 
@@ -94,14 +110,21 @@ def decode_csv(data: bytes, source: str) -> str:
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise RosterError(
-            source, [f"UTF-16 text is not supported; save as CSV in one of: {ENCODINGS_TRIED}"]
+            source,
+            [
+                problem(
+                    N_("UTF-16 text is not supported; save as CSV in one of: {encodings}"),
+                    encodings=ENCODINGS_TRIED,
+                )
+            ],
         )
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise RosterError(
-                source, [f"not valid UTF-8 after its BOM (byte {exc.start})"]
+                source,
+                [problem(N_("not valid UTF-8 after its BOM (byte {byte})"), byte=exc.start)],
             ) from None
     try:
         return data.decode("utf-8")
@@ -115,8 +138,8 @@ def decode_csv(data: bytes, source: str) -> str:
         return text
     raise RosterError(
         source,
-        [f"cannot tell the text encoding safely (tried {ENCODINGS_TRIED}); "
-         "save it as CSV UTF-8 and import again"],
+        [problem(N_("cannot tell the text encoding safely (tried {encodings}); "
+                    "save it as CSV UTF-8 and import again"), encodings=ENCODINGS_TRIED)],
     )  # fmt: skip
 
 
@@ -193,11 +216,11 @@ def _xlsx_table(data: bytes, source: str) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException, ...: not a workbook
-        raise RosterError(source, ["not an Excel .xlsx workbook"]) from None
+        raise RosterError(source, [problem(N_("not an Excel .xlsx workbook"))]) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
-            raise RosterError(source, ["the workbook has no sheet"])
+            raise RosterError(source, [problem(N_("the workbook has no sheet"))])
         return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
@@ -226,6 +249,7 @@ HEADER_ALIASES = {
     "党小组": "group",
     "党费": "dues_amount",
     "状态": "status",
+    "阶段起始日期": "stage_since",
 }
 CHINESE_HEADER = ("姓名", "Telegram ID", "角色", "党小组", "党费", "状态")
 
@@ -239,17 +263,23 @@ def _parse_table(table: list[list[str]], source: str) -> list[RosterRow]:
     header = [_header_name(h) for h in (table[0] if table else [])]
     missing = [h for h in HEADER if h not in header]
     if missing:
-        raise RosterError(source, [f"line 1: missing column(s) {', '.join(missing)}"])
+        columns = ", ".join(missing)
+        raise RosterError(
+            source, [problem(N_("missing column(s) {columns}"), line=1, columns=columns)]
+        )
     index = {name: header.index(name) for name in HEADER}
+    if STAGE_SINCE in header:  # optional: rosters without it stay valid
+        index[STAGE_SINCE] = header.index(STAGE_SINCE)
     rows: list[RosterRow] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for line_no, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
         try:
             rows.append(_row(line_no, cells, index))
         except ValueError as exc:
-            problems.append(f"line {line_no}: {exc}")
+            reason = exc.problem if isinstance(exc, _BadRow) else Problem(str(exc))
+            problems.append(replace(reason, line=line_no))
     problems += _duplicates(rows)
     if problems:
         raise RosterError(source, problems)
@@ -258,16 +288,18 @@ def _parse_table(table: list[list[str]], source: str) -> list[RosterRow]:
 
 def _row(line_no: int, cells: list[str], index: dict[str, int]) -> RosterRow:
     if len(cells) <= max(index.values()):
-        raise ValueError(f"expected {len(HEADER)} fields, found {len(cells)}")
+        raise _BadRow(
+            N_("expected {expected} fields, found {found}"), expected=len(HEADER), found=len(cells)
+        )
     get = {name: cells[i].strip() for name, i in index.items()}
     name = get["name"]
     if not name or len(name) > MAX_NAME:
-        raise ValueError("name is empty" if not name else "name is too long")
+        raise _BadRow(N_("name is empty") if not name else N_("name is too long"))
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
-        raise ValueError("name contains control characters")
+        raise _BadRow(N_("name contains control characters"))
     name = visible(name)  # zero-width and right-to-left marks would break layout and matching
     if not name:
-        raise ValueError("name is empty")
+        raise _BadRow(N_("name is empty"))
     return RosterRow(
         line=line_no,
         name=name,
@@ -276,29 +308,47 @@ def _row(line_no: int, cells: list[str], index: dict[str, int]) -> RosterRow:
         group=visible(get["group"]) or None,
         dues_amount=_amount(get["dues_amount"]),
         status=_choice(MemberStatus, get["status"] or "full", "status"),
+        stage_since=_stage_since(get.get(STAGE_SINCE, "")),
     )
+
+
+def _stage_since(raw: str) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        raise _BadRow(
+            N_("stage_since {raw} is not a date (YYYY-MM-DD)"), quoted=("raw",), raw=raw
+        ) from None
 
 
 def _telegram_id(raw: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or not 0 < int(raw) < 2**52:
-        raise ValueError(f"telegram_id {raw!r} is not a Telegram user id (a positive number)")
+        raise _BadRow(
+            N_("telegram_id {raw} is not a Telegram user id (a positive number)"),
+            quoted=("raw",),
+            raw=raw,
+        )
     return int(raw)
 
 
 def _amount(raw: str) -> Decimal:
     if not raw.strip():
         # A blank would silently mean "exempt": the roster must say 0 for that.
-        raise ValueError("dues_amount is empty: give the monthly amount, or 0 if exempt")
+        raise _BadRow(N_("dues_amount is empty: give the monthly amount, or 0 if exempt"))
     try:
         amount = Decimal(raw)
     except InvalidOperation:
-        raise ValueError(f"dues_amount {raw!r} is not a number of yuan (e.g. 12.50)") from None
+        raise _BadRow(
+            N_("dues_amount {raw} is not a number of yuan (e.g. 12.50)"), quoted=("raw",), raw=raw
+        ) from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
-        raise ValueError(f"dues_amount {raw!r} is out of range")
+        raise _BadRow(N_("dues_amount {raw} is out of range"), quoted=("raw",), raw=raw)
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"dues_amount {raw!r} has more than two decimals")
+        raise _BadRow(N_("dues_amount {raw} has more than two decimals"), quoted=("raw",), raw=raw)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -307,10 +357,16 @@ def _choice(kind: type[_E], raw: str, label: str) -> _E:
         return kind(raw.lower())
     except ValueError:
         allowed = "|".join(v.value for v in kind)
-        raise ValueError(f"{label} {raw!r} is not one of {allowed}") from None
+        raise _BadRow(
+            N_("{label} {raw} is not one of {allowed}"),
+            quoted=("raw",),
+            label=label,
+            raw=raw,
+            allowed=allowed,
+        ) from None
 
 
-def _duplicates(rows: list[RosterRow]) -> list[str]:
+def _duplicates(rows: list[RosterRow]) -> list[Problem]:
     problems = []
     seen_ids: dict[int, int] = {}
     seen_names: dict[str, int] = {}
@@ -319,12 +375,23 @@ def _duplicates(rows: list[RosterRow]) -> list[str]:
             if row.telegram_id in seen_ids:
                 first = seen_ids[row.telegram_id]
                 problems.append(
-                    f"line {row.line}: telegram_id {row.telegram_id} repeats line {first}"
+                    problem(
+                        N_("telegram_id {id} repeats line {first}"),
+                        line=row.line,
+                        id=row.telegram_id,
+                        first=first,
+                    )
                 )
             seen_ids.setdefault(row.telegram_id, row.line)
         if row.name in seen_names:
             problems.append(
-                f"line {row.line}: name {row.name!r} repeats line {seen_names[row.name]}"
+                problem(
+                    N_("name {name} repeats line {first}"),
+                    line=row.line,
+                    quoted=("name",),
+                    name=row.name,
+                    first=seen_names[row.name],
+                )
             )
         seen_names.setdefault(row.name, row.line)
     return problems
@@ -342,12 +409,46 @@ def import_roster(
     source: str = "roster",
     since: dt.date | None = None,
     delivery: str | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Create or update the branch and its members in one transaction.
 
     A new branch starts on `since` or on the day of this import (branch-local); members added
-    to an existing branch join on the day of the import.
+    to an existing branch join on the day of the import. `dry_run` does everything, counts
+    and checks included, then rolls back: what a preview shows is what the import will do.
     """
+    try:
+        return _import(
+            db, rows, branch_name=branch_name, now=now, timezone=timezone, locale=locale,
+            group_chat_id=group_chat_id, source=source, since=since, delivery=delivery,
+            dry_run=dry_run,
+        )  # fmt: skip
+    except _RolledBack as done:
+        return done.result
+
+
+class _RolledBack(Exception):
+    """Raised at the end of a dry run so the transaction rolls back; carries the counts."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _import(
+    db: Database,
+    rows: list[RosterRow],
+    *,
+    branch_name: str,
+    now: dt.datetime,
+    timezone: str | None,
+    locale: str | None,
+    group_chat_id: int | None,
+    source: str,
+    since: dt.date | None,
+    delivery: str | None,
+    dry_run: bool,
+) -> ImportResult:
     with db.transaction() as session:
         branch = repo.branch_by_name(session, name=branch_name)
         created = branch is None
@@ -381,6 +482,8 @@ def import_roster(
             at=now,
             detail=f"{len(result.created)} created, {len(result.updated)} updated",
         )
+        if dry_run:
+            raise _RolledBack(result)
     return result
 
 
@@ -394,7 +497,11 @@ def _check_foreign_ids(
         owner = repo.member_by_telegram_id(session, telegram_id=row.telegram_id)
         if owner is not None and (owner.branch_id != branch_id or owner.name != row.name):
             problems.append(
-                f"line {row.line}: telegram_id {row.telegram_id} already belongs to another member"
+                problem(
+                    N_("telegram_id {id} already belongs to another member"),
+                    line=row.line,
+                    id=row.telegram_id,
+                )
             )
     if problems:
         raise RosterError(source, problems)
@@ -405,7 +512,15 @@ def _claim_chat(session: Session, branch: Branch, chat_id: int, source: str) -> 
     owner = repo.branch_by_group_chat(session, chat_id=chat_id)
     if owner is not None and owner.id != branch.id:
         raise RosterError(
-            source, [f"group chat {chat_id} is already bound to branch {owner.name!r}"]
+            source,
+            [
+                problem(
+                    N_("group chat {chat} is already bound to branch {branch}"),
+                    quoted=("branch",),
+                    chat=chat_id,
+                    branch=owner.name,
+                )
+            ],
         )
 
 
@@ -436,6 +551,8 @@ def _upsert_member(
     member.active = True
     member.left_at = member.left_how = None  # back in the branch
     session.add(member)
+    session.flush()
+    import_stage(session, member, since=row.stage_since, now=now)
     after = (member.telegram_id, member.role, member.group_id, member.dues_amount, member.status)
     target = result.created if is_new else result.updated if before != after else result.unchanged
     target.append(row.name)

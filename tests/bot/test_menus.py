@@ -70,13 +70,16 @@ async def test_menus_per_language_role_and_group(menu_harness: Harness) -> None:
         assert names(api.commands(GROUPS, language)) == ["help", "bindgroup"]
 
     secretary = names(api.commands(chat(9001)))
-    assert secretary == [c.name for c in COMMANDS if c.name != "talks"]  # not a group leader
+    not_theirs = ("talks", "newbranch", "renamebranch")  # not a group leader; not an admin
+    assert secretary == [c.name for c in COMMANDS if c.name not in not_theirs]
     assert "invite" not in names(api.commands(chat(9002)))
     assert "members" in names(api.commands(chat(9002)))
     assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS, "talks"]
     assert api.commands(chat(9001))[0]["description"] == "link your account with an invite"
     assert api.commands(chat(1001)) == []  # plain members share the private-chat menu
-    assert names(api.commands(chat(ADMIN))) == ["start", "help", "privacy", "invite"]
+    assert names(api.commands(chat(ADMIN))) == [
+        "start", "help", "privacy", "invite", "newbranch", "renamebranch"
+    ]  # fmt: skip
 
     assert api.errors("setMyCommands") == []
     assert names(api.commands(None, "en")) == MEMBER_COMMANDS  # the default scope

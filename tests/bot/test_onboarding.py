@@ -21,7 +21,7 @@ ROSTER: list[tuple[str, int | None, str, str | None]] = [
     ("Member Li", 1001, "member", "Group 1"),
 ]
 MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel", "privacy"}
-COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"plan", "overdue", "attendance", "members"}
+COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"plan", "overdue", "attendance", "members", "pipeline"}
 HELP_BY_USER = {
     STRANGER: {"start", "help", "privacy"},
     1001: MEMBER_COMMANDS,
@@ -29,7 +29,7 @@ HELP_BY_USER = {
     9002: COMMITTEE_COMMANDS,
     9001: COMMITTEE_COMMANDS
     | {"invite", "reschedule", "cancelevent", "bindgroup", "export", "digest"}
-    | {"remove", "retention"},
+    | {"remove", "retention", "roster", "settings", "develop"},
 }
 
 

@@ -114,7 +114,7 @@ def test_a_blank_dues_amount_is_refused() -> None:
     roster = "name,telegram_id,role,group,dues_amount,status\n张三,,member,,,\n李四,,member,,0,\n"
     with pytest.raises(RosterError) as refused:
         parse_roster(roster.encode(), source="r.csv")
-    assert refused.value.problems == [
+    assert [str(p) for p in refused.value.problems] == [
         "line 2: dues_amount is empty: give the monthly amount, or 0 if exempt"
     ]
 

@@ -87,7 +87,8 @@ def test_every_bad_line_is_reported_not_only_the_first() -> None:
     text = HEADER + "a,1,boss,,1,full\nb,2,member,,x,full\nc,3,member,,1,full\n"
     with pytest.raises(RosterError) as info:
         parse_roster(text.encode(), source="r.csv")
-    assert [p.split(":")[0] for p in info.value.problems] == ["line 2", "line 3"]
+    assert [p.line for p in info.value.problems] == [2, 3]
+    assert [str(p).split(":")[0] for p in info.value.problems] == ["line 2", "line 3"]
 
 
 def test_gb18030_roster_is_read_and_an_unknown_encoding_refused() -> None:

@@ -101,8 +101,8 @@ def test_xlsx_errors_are_all_or_nothing_with_line_numbers() -> None:
     )
     with pytest.raises(RosterError) as info:
         read_roster(data, "roster.xlsx")
-    assert info.value.problems[0].startswith("line 2: telegram_id 'abc'")
-    assert info.value.problems[1].startswith("line 3: role 'chief'")
+    assert str(info.value.problems[0]).startswith("line 2: telegram_id 'abc'")
+    assert str(info.value.problems[1]).startswith("line 3: role 'chief'")
 
 
 def test_not_a_workbook() -> None:

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -310,6 +310,8 @@ class FakeTelegram:
         # (field, language_code or "") -> text: the bot's (short) description per language
         self.descriptions: dict[tuple[str, str], str] = {}
         self._faults: list[_Fault] = []
+        # Files people sent to the bot (see `put_file`): file_id -> (file_path, content).
+        self._stored_files: dict[str, tuple[str, bytes]] = {}
         self._delays: list[_Fault] = []
         self._drops: list[_Fault] = []
         self._buckets: dict[tuple[str, int], _Bucket] = {}
@@ -322,6 +324,7 @@ class FakeTelegram:
                 "sendDocument": self._send_document,
                 "sendPhoto": self._send_photo,
                 "sendChatAction": self._send_chat_action,
+                "getFile": self._get_file,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
@@ -999,6 +1002,43 @@ class FakeTelegram:
         """Answer sendPhoto."""
         return self._send_media("sendPhoto", "photo", params)
 
+    def put_file(
+        self, content: bytes, filename: str, mime_type: str = "application/octet-stream"
+    ) -> JSONDict:
+        """Store a file a person sends; return the ``document`` dict of their message."""
+        with self._lock:
+            n = next(self._file_ids)
+            file_id = f"upload-file-{n:06d}"
+            self._stored_files[file_id] = (f"documents/file_{n}_{filename}", content)
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"uploadu{n:06d}",
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+
+    def file_content(self, file_path: str) -> bytes | None:
+        """The bytes behind a ``file_path`` that getFile gave out (the file download URL)."""
+        with self._lock:
+            for path, content in self._stored_files.values():
+                if path == file_path:
+                    return content
+        return None
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        """Answer getFile for a file stored with `put_file`."""
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self._stored_files:
+            raise _bad("invalid file_id")
+        path, content = self._stored_files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_size": len(content),
+            "file_path": path,
+        }
+
     def _send_chat_action(self, params: JSONDict) -> bool:
         """Answer sendChatAction."""
         self._check_reachable(self._chat_id(params))
@@ -1236,7 +1276,13 @@ class InProcessRequest(BaseRequest):
         """Answer one request from the core, raising transport faults as HTTPXRequest would."""
         path = urlsplit(url).path
         if "/file/bot" in path:
-            return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+            # Downloads: .../file/bot<token>/<file_path> of a file stored with put_file.
+            token_and_path = unquote(path).split("/file/bot", 1)[1]
+            token, _, file_path = token_and_path.partition("/")
+            content = self._core.file_content(file_path) if token == self._core.token else None
+            if content is None:
+                return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+            return 200, content
         token, endpoint = split_api_path(path)
         params: JSONDict = dict(request_data.parameters) if request_data else {}
         if request_data is not None:
