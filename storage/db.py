@@ -44,7 +44,7 @@ def parse_database_url(url: str) -> URL:
     except ArgumentError:
         raise DatabaseError(
             "DATABASE_URL is not a database URL (expected e.g. sqlite:///branchbot.db or "
-            "postgresql://USER:PASSWORD@HOST/DBNAME)"
+            "postgresql://USER@HOST/DBNAME)"
         ) from None
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
