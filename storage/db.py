@@ -41,7 +41,10 @@ def parse_database_url(url: str) -> URL:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018  (a port that is not a number raises only when read)
+    except (ArgumentError, ValueError):
+        # ValueError: SQLAlchemy's parser gives up on an unescaped `@` or `:` in the password or
+        # a port that is not a number; its message would quote the URL's pieces.
         raise DatabaseError(
             "DATABASE_URL is not a database URL (expected e.g. sqlite:///branchbot.db or "
             "postgresql://USER@HOST/DBNAME)"

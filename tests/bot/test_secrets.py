@@ -112,6 +112,21 @@ async def test_no_secret_in_the_admin_report_the_reply_or_the_logs(
         assert_clean(logging.Formatter().format(record))
 
 
+async def test_a_failing_get_updates_is_one_line_without_the_token(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the Bot API is unreachable, polling reports each retry with no update: no
+    traceback, no admin report (it could not be sent), and never the token in the URL."""
+    caplog.set_level(logging.DEBUG)
+    error = NetworkError(f"httpx.ConnectError: https://api.example/bot{TOKEN}/getUpdates")
+    await bot.app.process_error(None, error)
+    records = [r for r in caplog.records if r.name == "bot.handlers.errors"]
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert records[0].exc_info is None and "unreachable" in records[0].getMessage()
+    assert_clean(caplog.text)
+    assert bot.replies_to(ADMIN) == []
+
+
 async def test_the_admin_report_is_plain_text_not_html_escaped(bot: Harness) -> None:
     await bot.feed(updates.command("boom", "markup", user_id=USER))
     (report,) = bot.replies_to(ADMIN)
@@ -142,6 +157,17 @@ def test_url_passwords_are_found_and_masked(url: str, password: str | None) -> N
     [
         ({"DATABASE_URL": "postgresql:/u:secretpw-1@h/db"}, ["init"]),
         ({"DATABASE_URL": "postgresql://u:secretpw-1@127.0.0.1:1/db"}, ["init"]),
+        # SQLAlchemy's parser raises ValueError on these, quoting the URL's pieces
+        ({"DATABASE_URL": "postgresql://u:p@ss:secretpw-1@h/db"}, ["init"]),
+        (
+            {"DATABASE_URL": "postgresql://u:secretpw-1@h:notaport/db"},
+            ["export-roster", "--branch", "x", "--out", "r.csv"],
+        ),
+        (
+            {"DATABASE_URL": "postgres://u:secretpw-1@h:5432:5433/db"},
+            ["preview", "--branch", "x", "--from", "2026-01-01", "--to", "2026-01-02"],
+        ),
+        ({"DATABASE_URL": "postgresql://u:secretpw-1@[::1/db"}, ["backup", "b.db"]),
         ({"BOT_TOKEN": "12:secretpw-1"}, ["init"]),  # a malformed token is not echoed
         (
             {"BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "secretpw-1"},

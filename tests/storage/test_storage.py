@@ -132,9 +132,13 @@ def test_unreachable_database_is_one_clear_error() -> None:
     assert "\n" not in str(info.value)
 
 
-def test_malformed_database_url_is_one_clear_error() -> None:
-    with pytest.raises(DatabaseError, match="not a database URL"):
-        Database("not a url")
+@pytest.mark.parametrize(
+    "url", ["not a url", "postgresql://u:p@ss:pw@h/db", "postgresql://u:pw@h:notaport/db"]
+)
+def test_malformed_database_url_is_one_clear_error(url: str) -> None:
+    with pytest.raises(DatabaseError, match="not a database URL") as info:
+        Database(url)
+    assert "pw" not in str(info.value)
 
 
 def test_migrations_create_and_repeat_safely(tmp_path: object) -> None:
