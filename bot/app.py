@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     ContextTypes,
@@ -69,5 +70,10 @@ def build_application(
 
 async def _post_init(app: BranchApp) -> None:
     """Start-up work that needs the bot: command menus."""
-    await onboarding.set_command_menus(app.bot, app.bot_data["services"])
+    try:
+        await onboarding.set_command_menus(app.bot, app.bot_data["services"])
+    except TelegramError as exc:
+        # The menus and descriptions are cosmetic and set again at the next start; a Bot API
+        # hiccup here must not keep the reminder engine below from starting.
+        log.warning("could not set the command menus: %s", exc)
     await reminders_job.start(app)  # the dispatch sweep; SIGTERM hands back unsent rows

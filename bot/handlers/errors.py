@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.context import BranchContext
 from bot.logging_setup import redact
@@ -16,6 +16,12 @@ MAX_ADMIN_TEXT = 3500  # well under Telegram's 4096 characters
 
 async def report_error(update: object, context: BranchContext) -> None:
     """Log an unhandled error; tell the person something went wrong and the admins what."""
+    if update is None and isinstance(context.error, NetworkError):
+        # python-telegram-bot reports a failed getUpdates here, with no update, on every retry
+        # while the Bot API is unreachable: one line each, not a traceback, and no admin report
+        # (it could not be sent anyway). Polling goes on by itself.
+        log.warning("Bot API unreachable while polling: %s", redact(str(context.error)))
+        return
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
