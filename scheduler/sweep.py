@@ -36,6 +36,7 @@ from scheduler.kinds import ItemKind
 from scheduler.ledger import existing_keys
 from scheduler.plan import Plan, branch_plan
 from scheduler.quorum_watch import quorum_warnings
+from scheduler.records import branch_start_instant
 from storage.models import Branch, Member, Occurrence
 
 _MARGIN = dt.timedelta(days=2)  # zone offsets and a rule's local time, with room to spare
@@ -66,7 +67,9 @@ class BranchView:
             timezone=self.row.timezone,
             delivery_mode=self.row.delivery_mode,
             group_chat_id=self.row.group_chat_id,
-            created_at=self.row.created_at,
+            # No digest before the branch existed, nor before its first day (a later
+            # `import --since`): a digest instant before either is never sent.
+            created_at=max(self.row.created_at, branch_start_instant(self.row)),
         )
 
 

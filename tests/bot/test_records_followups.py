@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.buttons import button
 from storage.db import Database
-from storage.models import Attendance, Occurrence
+from storage.models import Attendance, Branch, Occurrence
 from tests.bot.answers_fixtures import tap
 from tests.bot.test_reminders_flow import MEETING, T0, dispatcher, started
 from tests.fakes import updates
@@ -331,5 +331,22 @@ async def test_a_new_branch_gets_no_digest_for_the_week_before_it_existed(
     await dispatcher(harness).run_once(clock.now())
     assert [r for r in deliveries(harness.db) if r.kind == "digest"] == []
     clock.set(dt.datetime(2026, 1, 5, 0, 1, tzinfo=dt.UTC))  # the next Monday, 08:01
+    await dispatcher(harness).run_once(clock.now())
+    assert len([r for r in deliveries(harness.db) if r.kind == "digest"]) == 2
+
+
+async def test_no_digest_before_a_branch_s_first_day_set_later(
+    harness: Harness, api: FakeTelegram, clock: FrozenClock
+) -> None:
+    """`import --since` in the future: the weeks before that day get no digest either."""
+    seed(harness.db, members=2, plan=meeting_plan(), roles=("secretary", "committee"))
+    with harness.db.transaction() as s:
+        branch = s.exec(select(Branch)).one()
+        branch.starts_on = dt.date(2026, 1, 19)
+    started(api, MEMBER, SECRETARY)
+    clock.set(dt.datetime(2026, 1, 12, 0, 1, tzinfo=dt.UTC))  # Monday 12 January, 08:01
+    await dispatcher(harness).run_once(clock.now())
+    assert [r for r in deliveries(harness.db) if r.kind == "digest"] == []
+    clock.set(dt.datetime(2026, 1, 19, 0, 1, tzinfo=dt.UTC))  # its first day, a Monday
     await dispatcher(harness).run_once(clock.now())
     assert len([r for r in deliveries(harness.db) if r.kind == "digest"]) == 2
