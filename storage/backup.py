@@ -35,19 +35,25 @@ class BackupResult:
     rows: dict[str, int]
 
 
-def sqlite_path(url: str) -> Path:
+def sqlite_path(url: str, *, restoring: bool = False) -> Path:
     """The database file of an SQLite DATABASE_URL, or a BackupError saying what to do."""
     try:  # never repeats a malformed URL: it may hold a password
         parsed = parse_database_url(url)
     except DatabaseError as exc:
         raise BackupError(str(exc)) from None
     if parsed.get_backend_name() == "postgresql":
+        if restoring:
+            raise BackupError(
+                "branchbot restore replaces SQLite files; for PostgreSQL use "
+                "pg_restore --clean --dbname=DBNAME branchbot.dump"
+            )
         raise BackupError(
             "branchbot backup copies SQLite files; for PostgreSQL use "
             "pg_dump --format=custom --file=branchbot.dump DBNAME"
         )
     if parsed.get_backend_name() != "sqlite":
-        raise BackupError(f"cannot back up a {parsed.get_backend_name()} database")
+        what = "restore" if restoring else "back up"
+        raise BackupError(f"cannot {what} a {parsed.get_backend_name()} database")
     if parsed.database in (None, "", ":memory:") or parsed.database.startswith("file::memory:"):
         raise BackupError("DATABASE_URL names an in-memory SQLite database: nothing to back up")
     return Path(parsed.database)
@@ -197,7 +203,7 @@ def restore_sqlite(url: str, backup: Path, *, stamp: str) -> RestoreResult:
     committed writes, so it is kept with the file, not deleted); the restored file then has no
     -wal/-shm beside it that could be replayed onto it.
     """
-    target = sqlite_path(url)
+    target = sqlite_path(url, restoring=True)
     backup = Path(backup)
     if not backup.is_file():
         raise BackupError(f"no backup file at {backup}")

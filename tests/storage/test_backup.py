@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import main
 from storage import repositories as repo
-from storage.backup import BackupError, backup_sqlite
+from storage.backup import BackupError, backup_sqlite, restore_sqlite
 from storage.db import Database
 from storage.models import Branch
 
@@ -141,6 +141,12 @@ def test_backup_refuses_postgresql_with_a_pg_dump_hint(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="pg_dump"):
         backup_sqlite("postgresql+psycopg://postgres@127.0.0.1/x", tmp_path / "c.db")
     assert not (tmp_path / "c.db").exists()
+
+
+def test_restore_refuses_postgresql_with_a_pg_restore_hint(tmp_path: Path) -> None:
+    (tmp_path / "b.db").write_bytes(b"")
+    with pytest.raises(BackupError, match="pg_restore"):
+        restore_sqlite("postgres://postgres@127.0.0.1/x", tmp_path / "b.db", stamp="t")
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
