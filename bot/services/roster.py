@@ -465,6 +465,12 @@ def _import(
                 delivery = DeliveryMode.BOTH.value  # a bound group is used, as promised
         if delivery is not None:
             branch.delivery_mode = DeliveryMode(delivery).value
+        if branch.delivery_mode != DeliveryMode.DIRECT.value and branch.group_chat_id is None:
+            # A group-only branch without a group would reach nobody.
+            raise RosterError(
+                source,
+                [problem(N_("delivery by group chat needs a group: give --group-chat ID too"))],
+            )
         session.add(branch)
         session.flush()
         assert branch.id is not None
@@ -509,6 +515,16 @@ def _check_foreign_ids(
 
 def _claim_chat(session: Session, branch: Branch, chat_id: int, source: str) -> None:
     """A group chat belongs to one branch: refuse one bound to another."""
+    if chat_id >= 0:  # Telegram's group and supergroup ids are negative; a positive one is a user
+        raise RosterError(
+            source,
+            [
+                problem(
+                    N_("{chat} is not a group chat id (group ids are negative, e.g. -100…)"),
+                    chat=chat_id,
+                )
+            ],
+        )
     owner = repo.branch_by_group_chat(session, chat_id=chat_id)
     if owner is not None and owner.id != branch.id:
         raise RosterError(

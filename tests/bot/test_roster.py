@@ -126,3 +126,19 @@ def test_arbitrary_bytes_never_crash_the_parser(data: bytes) -> None:
         assert str(exc).startswith("fuzz.csv: ")
     else:
         assert all(r.name for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"delivery": "group"}, "needs a group"),  # group-only with no group: reaches nobody
+        ({"group_chat_id": 1001}, "not a group chat id"),  # a user's id, not a group's
+    ],
+)
+def test_delivery_that_would_reach_nobody_is_refused(
+    db: Database, options: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(RosterError, match=expected):
+        _import(db, GOOD, **options)
+    with db.read() as s:
+        assert s.exec(select(Branch)).all() == []  # all or nothing: not even the branch
