@@ -128,17 +128,21 @@ def _members(session: Session, branch_ids: Sequence[int]) -> dict[int, list[Memb
         col(Member.role),
         col(Member.group_id),
         col(Member.unreachable_reason),
+        col(Member.status),
     ).where(
         col(Member.branch_id).in_(branch_ids),
         col(Member.active).is_(True),
         col(Member.status).notin_(PRE_MEMBER),  # not yet members: no members' reminders
     )
     found: dict[int, list[MemberFacts]] = defaultdict(list)
-    for mid, branch_id, telegram_id, role, group_id, unreachable in session.execute(stmt):
+    for mid, branch_id, telegram_id, role, group_id, unreachable, status in session.execute(stmt):
         assert mid is not None
         found[branch_id].append(
-            MemberFacts(mid, branch_id, telegram_id, role, group_id, reachable=unreachable is None)
-        )
+            MemberFacts(
+                mid, branch_id, telegram_id, role, group_id,
+                reachable=unreachable is None, status=status,
+            )
+        )  # fmt: skip
     for members in found.values():
         members.sort(key=lambda m: m.id)
     return found
