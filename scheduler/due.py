@@ -263,7 +263,13 @@ def planned_reminders(
     planned: list[PlannedReminder] = []
     for slot in slots:
         direct, anyone = slot_audience(slot, members, acted)
-        group = branch.posts_to_group and slot.item.audience in GROUP_CHAT_AUDIENCES
+        # A kind for some member statuses only (probationary members' reports) concerns too
+        # few of the chat's readers to be posted there.
+        group = (
+            branch.posts_to_group
+            and slot.item.audience in GROUP_CHAT_AUDIENCES
+            and BY_KIND[slot.kind].statuses is None
+        )
         occ_id = slot.occurrence.id
         base = PlannedReminder(
             key=remind_key(occ_id, slot.rule_index, None),
