@@ -14,13 +14,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
-from sqlmodel import Session
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from scheduler.audience import owes
 from scheduler.kinds import BY_KIND, ActedBy, ItemKind, quarter_of
 from scheduler.plan import Plan, PlanItem
 from scheduler.recurrence import item_dates
-from storage.models import Member
+from storage.models import Member, ThoughtReport
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,24 @@ def load_handins(
         match kind:
             case ItemKind.MEETING | ItemKind.DUES | ItemKind.TALKS | ItemKind.PAPERWORK:
                 continue  # not handed in by each member
+            case ItemKind.THOUGHT_REPORTS:
+                stmt = sa_select(
+                    col(ThoughtReport.member_id),
+                    col(ThoughtReport.year),
+                    col(ThoughtReport.quarter),
+                    col(ThoughtReport.handed_in_at),
+                    col(ThoughtReport.late),
+                ).where(
+                    or_(
+                        *(
+                            and_(col(ThoughtReport.year) == y, col(ThoughtReport.quarter) == q)
+                            for y, q in quarters
+                        )
+                    )
+                )
+                if member_ids is not None:
+                    stmt = stmt.where(col(ThoughtReport.member_id).in_(list(member_ids)))
+                found += [HandIn(kind, *row) for row in session.execute(stmt)]
             case _:
                 assert_never(kind)
     return found

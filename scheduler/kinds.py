@@ -24,6 +24,7 @@ class ItemKind(enum.StrEnum):
     DUES = "dues"
     TALKS = "talks"
     PAPERWORK = "paperwork"
+    THOUGHT_REPORTS = "thought_reports"
 
 
 class Period(enum.StrEnum):
@@ -94,6 +95,11 @@ BY_KIND: Mapping[ItemKind, KindSpec] = MappingProxyType({
     ItemKind.PAPERWORK: KindSpec(
         ItemKind.PAPERWORK, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER,
         ActedBy.NOTHING,
+    ),
+    # 思想汇报: each probationary member hands in a written report every quarter.
+    ItemKind.THOUGHT_REPORTS: KindSpec(
+        ItemKind.THOUGHT_REPORTS, _rules((-14, "09:00", True), (0, "09:00", True)),
+        Period.QUARTER, ActedBy.HAND_IN, statuses=frozenset({"probationary"}),
     ),
 })  # fmt: skip
 
