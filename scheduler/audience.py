@@ -13,6 +13,10 @@ LEADERSHIP = frozenset({Role.COMMITTEE.value, Role.SECRETARY.value})
 # Items for these audiences may go to the branch's group chat: everybody there may read them.
 GROUP_CHAT_AUDIENCES = frozenset({"all", "groups"})
 MEMBERS = frozenset({MemberStatus.FULL.value, MemberStatus.PROBATIONARY.value})
+# Statuses of people who are not yet members that some kind is nonetheless owed by.
+OWED_BEYOND_MEMBERS = frozenset(
+    status for spec in BY_KIND.values() for status in spec.statuses or () if status not in MEMBERS
+)
 
 
 def in_audience(audience: str, role: str, group_id: int | None) -> bool:

@@ -157,12 +157,13 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
         )
         .order_by(col(Occurrence.starts_at))
     ).all()
-    members = session.exec(
+    everyone = session.exec(
         select(Member)
         .where(Member.branch_id == branch.id, col(Member.active).is_(True))
-        .where(col(Member.status).notin_(PRE_MEMBER))  # not yet members: not counted
         .order_by(col(Member.name))
     ).all()
+    # Not yet members are not counted; they are listed only where a kind is owed by them.
+    members = [m for m in everyone if m.status not in PRE_MEMBER]
     past = [o.id for o in occurrences if o.starts_at < now]
     answers = session.exec(select(Attendance).where(col(Attendance.occurrence_id).in_(past))).all()
     payments = session.exec(
@@ -196,7 +197,7 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
         payments=payments,
         groups=groups,
         talk_group_ids=frozenset(talks),
-        handins=handin_book(session, plan, members, today.year, quarters=range(1, quarter + 1)),
+        handins=handin_book(session, plan, everyone, today.year, quarters=range(1, quarter + 1)),
     )
 
 

@@ -19,10 +19,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from scheduler.audience import owes
+from scheduler.development.rules import Step
 from scheduler.kinds import BY_KIND, ActedBy, ItemKind, quarter_of
 from scheduler.plan import Plan, PlanItem
 from scheduler.recurrence import item_dates
-from storage.models import Member, ThoughtReport
+from storage.models import DevelopmentRecord, Member, MemberStatus, ThoughtReport
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ def handin_book(
     quarters: Collection[int] | None = None,
 ) -> list[Owed]:
     """For each hand-in item, each of its quarters in `year` (or only `quarters`) and each
-    active member who owes it: what they handed in. Ordered by item, quarter, then `members`."""
+    active person who owed it on that quarter's deadline (by their status then: the recorded
+    development steps, else their current status): what they handed in. Ordered by item,
+    quarter, then `members`."""
     items = handin_items(plan)
     if not items:
         return []
@@ -113,13 +116,19 @@ def handin_book(
         for day in item_dates(item, year)
         if quarters is None or quarter_of(day)[1] in quarters
     ]
+    history = _status_history(session, [m.id for m in members if m.id is not None])
+
+    def owed_on(item: PlanItem, m: Member, day: dt.date) -> bool:
+        status = _status_on(history.get(m.id or 0, []), day, m.status)
+        return status is not None and owes(item.kind, item.audience, m.role, m.group_id, status)
+
     owing = {
         (item.id, m.id): m
         for item in items
         for m in members
         if m.id is not None
         and m.active
-        and owes(item.kind, item.audience, m.role, m.group_id, m.status)
+        and any(owed_on(item, m, day) for it, day in days if it is item)
     }
     rows = load_handins(
         session,
@@ -132,8 +141,53 @@ def handin_book(
     for item, day in days:
         q = quarter_of(day)[1]
         for m in members:
-            if (item.id, m.id) not in owing or m.id is None:
+            if (item.id, m.id) not in owing or m.id is None or not owed_on(item, m, day):
                 continue
             found = by_key.get((item.kind, m.id, year, q))
             book.append(Owed(item, year, q, day, m.id, m.name, m.group_id, found))
     return book
+
+
+# The status a recorded development step puts a person in, from its day on.
+_STATUS_FROM = {
+    Step.APPLIED: MemberStatus.APPLICANT.value,
+    Step.ACTIVIST: MemberStatus.ACTIVIST.value,
+    Step.CANDIDATE: MemberStatus.CANDIDATE.value,
+    Step.APPROVED: MemberStatus.PROBATIONARY.value,
+    Step.CONVERTED: MemberStatus.FULL.value,
+}
+
+
+def _status_history(
+    session: Session, member_ids: Sequence[int]
+) -> dict[int, list[tuple[dt.date, str]]]:
+    """Each person's recorded changes of status (development steps), in order: one query."""
+    found: dict[int, list[tuple[dt.date, str]]] = {}
+    if not member_ids:
+        return found
+    stmt = (
+        sa_select(
+            col(DevelopmentRecord.member_id),
+            col(DevelopmentRecord.on),
+            col(DevelopmentRecord.step),
+        )
+        .where(col(DevelopmentRecord.member_id).in_(list(member_ids)))
+        .order_by(col(DevelopmentRecord.on), col(DevelopmentRecord.id))
+    )
+    for member_id, on, step in session.execute(stmt):
+        status = _STATUS_FROM.get(step)  # a StrEnum key matches its stored value
+        if status is not None:
+            found.setdefault(member_id, []).append((on, status))
+    return found
+
+
+def _status_on(history: Sequence[tuple[dt.date, str]], day: dt.date, current: str) -> str | None:
+    """The status on `day`: the last recorded change by then; with no records, the current one;
+    None before the first record (they were not yet in the branch's pipeline)."""
+    if not history:
+        return current
+    status = None
+    for on, changed in history:
+        if on <= day:
+            status = changed
+    return status

@@ -96,10 +96,11 @@ BY_KIND: Mapping[ItemKind, KindSpec] = MappingProxyType({
         ItemKind.PAPERWORK, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER,
         ActedBy.NOTHING,
     ),
-    # 思想汇报: each probationary member hands in a written report every quarter.
+    # 思想汇报: each probationary member and each activist (入党积极分子) hands in a written
+    # report every quarter.
     ItemKind.THOUGHT_REPORTS: KindSpec(
         ItemKind.THOUGHT_REPORTS, _rules((-14, "09:00", True), (0, "09:00", True)),
-        Period.QUARTER, ActedBy.HAND_IN, statuses=frozenset({"probationary"}),
+        Period.QUARTER, ActedBy.HAND_IN, statuses=frozenset({"probationary", "activist"}),
     ),
 })  # fmt: skip
 

@@ -129,7 +129,7 @@ def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:
     attendance_sheet(wb, data, tr)
     talks_sheet(wb, data, tr)
     plan_sheet(wb, data, tr)
-    development_sheet(wb, data.development, tr)
+    development_sheet(wb, data.development, tr, data.handins)
     handin_sheets(wb, data, tr)
     out = io.BytesIO()
     wb.save(out)

@@ -40,6 +40,7 @@ from scheduler.records import (
     owed_months,
 )
 from scheduler.recurrence import item_dates, local_to_utc
+from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
     DuesPayment,
@@ -169,7 +170,7 @@ def overdue_in(session: Session, ctx: BranchYear) -> OverdueReport:
     report.no_talk = _no_talk(session, ctx, members)
     report.handins = [
         owed
-        for owed in handin_book(session, ctx.plan, members, ctx.year)
+        for owed in handin_book(session, ctx.plan, _everyone(session, ctx), ctx.year)
         if owed.handed_in is None and owed.deadline < ctx.today
     ]
     report.unreachable = [
@@ -178,6 +179,11 @@ def overdue_in(session: Session, ctx: BranchYear) -> OverdueReport:
         if m.unreachable_reason or m.telegram_id is None
     ]
     return report
+
+
+def _everyone(session: Session, ctx: BranchYear) -> Sequence[Member]:
+    """Every active person of the branch, those not yet members included (activists' reports)."""
+    return repo.list_members(session, branch_id=ctx.branch_id)
 
 
 def due_months(ctx: BranchYear) -> list[tuple[Month, dt.datetime]]:
