@@ -96,7 +96,9 @@ async def help_command(update: Update, context: BranchContext) -> None:
 def _help_for(update: Update, context: BranchContext) -> str:
     sender = sender_of(context)
     in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
-    commands = commands_for(context.services.commands, sender.role, is_admin=sender.is_admin)
+    commands = commands_for(
+        context.services.commands, sender.role, is_admin=sender.is_admin, member=sender.member
+    )
     if in_group:
         commands = [c for c in commands if c.group_chat]
     return help_text(
@@ -115,7 +117,7 @@ async def lang_command(update: Update, context: BranchContext) -> None:
     await update.effective_message.reply_text(language_prompt(context.tr), reply_markup=keyboard)
 
 
-@requires(Need.MEMBER)
+@requires(Need.PERSON)
 async def on_language(update: Update, context: BranchContext) -> None:
     """Remember the tapped language, confirm in it, and re-publish the member's menu."""
     query = update.callback_query

@@ -75,7 +75,7 @@ async def report_command(update: Update, context: BranchContext) -> None:
     await update.message.reply_text(_prompt(quarter, context))
 
 
-@on_button("hi", need=Need.MEMBER)
+@on_button("hi", need=Need.PERSON)
 async def on_report_button(update: Update, context: BranchContext, tapped: Button) -> None:
     """ "Hand in thought report" on a reminder: ask for it privately, for that quarter."""
     sender = sender_of(context)

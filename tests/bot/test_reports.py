@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
 from openpyxl import load_workbook
@@ -172,3 +173,47 @@ async def test_probationary_members_are_reminded_and_hand_in_on_time_and_late(
     assert "Thought report, Q1: not handed in yet" in me
     await h.feed(updates.command("me", user_id=SUN))
     assert "Thought report, Q1: handed in late" in h.last_reply(SUN)
+
+
+async def test_people_not_yet_members_get_only_their_own_commands(harness: Harness) -> None:
+    h = harness
+    applicant, activist, candidate = 3001, 3002, 3003
+    seed_branch(
+        h.db,
+        members=[
+            *PEOPLE,
+            ("Applicant Ma", applicant, "member", None),
+            ("Activist He", activist, "member", "Group 1"),
+            ("Candidate Lu", candidate, "member", "Group 1"),
+        ],
+        now=at("2026-01-01"),
+    )
+    with h.db.transaction() as s:
+        for name, status in (("Applicant Ma", "applicant"), ("Activist He", "activist"),
+                             ("Candidate Lu", "candidate")):  # fmt: skip
+            row = s.exec(select(Member).where(Member.name == name)).one()
+            row.status = status
+            s.add(row)
+    h.clock.set(at("2026-05-01"))
+    refusal = "This is for Party members."
+    for chat in (applicant, activist, candidate):
+        for command in ("dues", "talks", "overdue", "digest"):
+            await h.feed(updates.command(command, user_id=chat))
+            assert h.last_reply(chat).startswith(refusal), (chat, command)
+        await h.feed(updates.command("me", user_id=chat))
+        assert "Your stage:" in h.last_reply(chat)
+        await h.feed(updates.command("help", user_id=chat))
+        listed = set(re.findall(r"^/(\w+) — ", h.last_reply(chat), flags=re.MULTILINE))
+        assert listed == {"start", "help", "me", "lang", "cancel", "privacy", "report"}
+    # An activist hands in thought reports (first the missed Q1, late); an applicant and a
+    # candidate have none to hand in.
+    await h.feed(updates.command("report", user_id=activist))
+    assert "Thought report for Q1 2026" in h.last_reply(activist)
+    await h.feed(updates.message("What I learned as an activist.", user_id=activist))
+    assert "is handed in, late." in h.last_reply(activist)
+    for chat in (applicant, candidate):
+        await h.feed(updates.command("report", user_id=chat))
+        assert "nothing for you to hand in" in h.last_reply(chat)
+    # A full member still has the members' commands.
+    await h.feed(updates.command("dues", user_id=QIAN))
+    assert not h.last_reply(QIAN).startswith(refusal)
