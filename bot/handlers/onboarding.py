@@ -75,7 +75,10 @@ async def start_command(update: Update, context: BranchContext) -> None:
             return
         assert outcome.locale is not None and outcome.timezone is not None
         tr = translator(outcome.locale, outcome.timezone)
-        commands = commands_for(context.services.commands, outcome.role, is_admin=sender.is_admin)
+        member = outcome.target.member if outcome.target is not None else True
+        commands = commands_for(
+            context.services.commands, outcome.role, is_admin=sender.is_admin, member=member
+        )
         await reply(update, context, link_result(outcome, commands, tr))
         if outcome.target is not None:
             target = dataclasses.replace(outcome.target, is_admin=sender.is_admin)
@@ -211,7 +214,9 @@ async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None
     scope = BotCommandScopeChat(target.telegram_id)
     try:
         if target.needs_own_menu:
-            commands = commands_for(services.commands, target.role, is_admin=target.is_admin)
+            commands = commands_for(
+                services.commands, target.role, is_admin=target.is_admin, member=target.member
+            )
             tr = translator(target.locale, services.settings.default_timezone)
             await bot.set_my_commands(_bot_commands(commands, tr), scope=scope)
         else:

@@ -214,6 +214,10 @@ async def test_people_not_yet_members_get_only_their_own_commands(harness: Harne
     for chat in (applicant, candidate):
         await h.feed(updates.command("report", user_id=chat))
         assert "nothing for you to hand in" in h.last_reply(chat)
+    # Their own command menu is as short.
+    await h.app.post_init(h.app)  # type: ignore[misc]
+    menu = {c["command"] for c in h.api.commands({"type": "chat", "chat_id": activist})}
+    assert menu == {"start", "help", "me", "lang", "cancel", "privacy", "report"}
     # A full member still has the members' commands.
     await h.feed(updates.command("dues", user_id=QIAN))
     assert not h.last_reply(QIAN).startswith(refusal)
