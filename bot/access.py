@@ -11,6 +11,9 @@ class Need(enum.Enum):
     """The least a person must be to use a command or a button."""
 
     ANYONE = "anyone"
+    # A linked person, a Party member or not yet one (an applicant, activist or candidate):
+    # their own overview, language, conversation and thought report.
+    PERSON = "person"
     MEMBER = "member"
     GROUP_LEADER = "group_leader"
     COMMITTEE = "committee"
@@ -27,10 +30,13 @@ _GRANTS: dict[Role, frozenset[Need]] = {
 }
 
 
-def allowed(role: str | None, need: Need) -> bool:
-    """Whether someone with `role` (None: not a linked member) may do what needs `need`."""
+def allowed(role: str | None, need: Need, *, member: bool = True) -> bool:
+    """Whether someone with `role` (None: not linked) may do what needs `need`; `member=False`:
+    a linked person who is not yet a Party member, who may do only what needs a PERSON."""
     if need is Need.ANYONE:
         return True
     if role is None:
         return False
-    return need in _GRANTS.get(Role(role), frozenset())
+    if need is Need.PERSON:
+        return True
+    return member and need in _GRANTS.get(Role(role), frozenset())

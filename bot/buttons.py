@@ -19,6 +19,7 @@ ACTIONS: dict[str, int] = {
     "pd": 1,  # I paid: dues occurrence id (the month is the occurrence's)
     "pm": 2,  # pay owed months from /dues: year, month
     "tk": 1,  # hand in talk records: talks occurrence id
+    "hi": 1,  # hand in one's own quarterly report (a kind of ActedBy.HAND_IN): occurrence id
     "la": 1,  # approve leave: attendance id
     "ld": 1,  # decline leave: attendance id
     "dc": 1,  # confirm a dues payment received: payment id

@@ -62,6 +62,7 @@ class Sender:
     group_id: int | None
     is_admin: bool
     tr: Translator
+    member: bool = True  # False: linked, but not yet a Party member (applicant ... candidate)
 
 
 class BranchContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

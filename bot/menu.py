@@ -25,10 +25,15 @@ class CommandInfo:
 
 
 def commands_for(
-    commands: Sequence[CommandInfo], role: str | None, *, is_admin: bool = False
+    commands: Sequence[CommandInfo],
+    role: str | None,
+    *,
+    is_admin: bool = False,
+    member: bool = True,
 ) -> list[CommandInfo]:
-    """The commands someone with `role` may use (None: not a linked member)."""
-    return [c for c in commands if allowed(role, c.need) or (is_admin and c.admin)]
+    """The commands someone with `role` may use (None: not linked; `member=False`: linked but
+    not yet a Party member)."""
+    return [c for c in commands if allowed(role, c.need, member=member) or (is_admin and c.admin)]
 
 
 def find_command(commands: Sequence[CommandInfo], name: str) -> CommandInfo | None:

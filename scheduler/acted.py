@@ -16,7 +16,8 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from scheduler.due import Acted, OccurrenceFacts
-from scheduler.kinds import ItemKind, quarter_of
+from scheduler.handins import load_handins
+from scheduler.kinds import BY_KIND, ActedBy, ItemKind, quarter_of
 from storage.models import Attendance, DuesPayment, TalkRecord
 
 
@@ -27,25 +28,32 @@ def load_acted(
     member_ids: Collection[int] | None = None,
     branch_ids: Collection[int] | None = None,
 ) -> Acted:
-    """The answers, payments and records for these occurrences (at most 3 queries).
+    """The answers, payments, records and hand-ins for these occurrences (3 queries, and one
+    per hand-in kind).
 
     `member_ids` and `branch_ids` narrow what is read when only a few people are looked at.
     """
     months: set[tuple[int, int]] = set()
     quarters: set[tuple[int, int]] = set()
     meetings: list[int] = []
+    handins: set[ItemKind] = set()
+    handin_quarters: set[tuple[int, int]] = set()
     for kind, occ in occurrences:
-        match kind:
-            case ItemKind.MEETING:
+        acted_by = BY_KIND[kind].acted_by
+        match acted_by:
+            case ActedBy.ANSWER:
                 meetings.append(occ.id)
-            case ItemKind.DUES:
+            case ActedBy.PAYMENT:
                 months.add((occ.planned_day.year, occ.planned_day.month))
-            case ItemKind.TALKS:
+            case ActedBy.GROUP_RECORD:
                 quarters.add(quarter_of(occ.planned_day))
-            case ItemKind.PAPERWORK:
+            case ActedBy.HAND_IN:
+                handins.add(kind)
+                handin_quarters.add(quarter_of(occ.planned_day))
+            case ActedBy.NOTHING:
                 pass  # nothing records it
             case _:
-                assert_never(kind)
+                assert_never(acted_by)
     if member_ids is not None and not member_ids:
         months.clear()
         meetings.clear()
@@ -87,4 +95,8 @@ def load_acted(
             answers[(occ_id, member_id)] = state
             if checked_in_at is not None:
                 check_ins[(occ_id, member_id)] = checked_in_at
-    return Acted(paid=paid, talks=talks, answers=answers, check_ins=check_ins)
+    handed_in = {
+        (h.kind, h.member_id, h.year, h.quarter)
+        for h in load_handins(session, handins, handin_quarters, member_ids=member_ids)
+    }
+    return Acted(paid=paid, talks=talks, answers=answers, check_ins=check_ins, handed_in=handed_in)

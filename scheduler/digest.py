@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from scheduler.audience import in_audience
 from scheduler.development.rules import PRE_MEMBER
 from scheduler.due import local_day
+from scheduler.handins import Owed, handin_book
 from scheduler.kinds import ItemKind
 from scheduler.plan import Localized, Plan, PlanItem, branch_plan
 from scheduler.records import branch_start_instant, count, meeting_record, member_since
@@ -52,6 +53,7 @@ class DigestFacts:
     payments: Sequence[DuesPayment]
     groups: Sequence[PartyGroup]
     talk_group_ids: frozenset[int]
+    handins: Sequence[Owed] = ()  # this year's quarters up to the current one
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,19 @@ class TalksProgress:
 
 
 @dataclass(frozen=True)
+class HandInProgress:
+    """One quarter of an item each member hands in: this quarter's, or an earlier one's gaps."""
+
+    title: Localized
+    year: int
+    quarter: int
+    deadline: dt.date
+    owed: int  # members who owe it
+    missing: tuple[str, ...]
+    current: bool  # this quarter (still open); else an earlier quarter with gaps
+
+
+@dataclass(frozen=True)
 class Unreachable:
     """A member the bot cannot message."""
 
@@ -125,6 +140,7 @@ class Digest:
     talks: TalksProgress
     blocked: tuple[Unreachable, ...]
     unlinked: tuple[Unreachable, ...]
+    handins: tuple[HandInProgress, ...] = ()
 
 
 def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFacts:
@@ -141,12 +157,13 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
         )
         .order_by(col(Occurrence.starts_at))
     ).all()
-    members = session.exec(
+    everyone = session.exec(
         select(Member)
         .where(Member.branch_id == branch.id, col(Member.active).is_(True))
-        .where(col(Member.status).notin_(PRE_MEMBER))  # not yet members: not counted
         .order_by(col(Member.name))
     ).all()
+    # Not yet members are not counted; they are listed only where a kind is owed by them.
+    members = [m for m in everyone if m.status not in PRE_MEMBER]
     past = [o.id for o in occurrences if o.starts_at < now]
     answers = session.exec(select(Attendance).where(col(Attendance.occurrence_id).in_(past))).all()
     payments = session.exec(
@@ -169,9 +186,10 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
             TalkRecord.quarter == quarter,
         )
     ).all()
+    plan = branch_plan(branch)
     return DigestFacts(
         branch=branch,
-        plan=branch_plan(branch),
+        plan=plan,
         now=now,
         occurrences=occurrences,
         members=members,
@@ -179,6 +197,7 @@ def digest_facts(session: Session, branch: Branch, now: dt.datetime) -> DigestFa
         payments=payments,
         groups=groups,
         talk_group_ids=frozenset(talks),
+        handins=handin_book(session, plan, everyone, today.year, quarters=range(1, quarter + 1)),
     )
 
 
@@ -203,6 +222,7 @@ def build_digest(facts: DigestFacts) -> Digest:
         attendance=_attendance(facts, items),
         dues=_dues(facts),
         talks=_talks(facts),
+        handins=_handins(facts),
         blocked=tuple(
             Unreachable(m.name, m.unreachable_reason, m.unreachable_since)
             for m in facts.members
@@ -267,6 +287,27 @@ def _dues(facts: DigestFacts) -> DuesProgress:
         collected=sum((p.amount for p in facts.payments), Decimal("0.00")),
         expected=sum((m.dues_amount for m in facts.members), Decimal("0.00")),
     )
+
+
+def _handins(facts: DigestFacts) -> tuple[HandInProgress, ...]:
+    """This quarter's progress of each hand-in item, and earlier quarters still missing some."""
+    today = local_day(facts.now, facts.branch.timezone)
+    by_quarter: dict[tuple[str, int], list[Owed]] = {}
+    for owed in facts.handins:
+        by_quarter.setdefault((owed.item.id, owed.quarter), []).append(owed)
+    found = []
+    for owing in by_quarter.values():
+        first = owing[0]
+        missing = tuple(o.name for o in owing if o.handed_in is None)
+        current = first.deadline >= today
+        if current or missing:
+            found.append(
+                HandInProgress(
+                    first.item.title, first.year, first.quarter, first.deadline,
+                    len(owing), missing, current,
+                )
+            )  # fmt: skip
+    return tuple(found)
 
 
 def _talks(facts: DigestFacts) -> TalksProgress:

@@ -32,8 +32,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
-from scheduler.audience import GROUP_CHAT_AUDIENCES, LEADERSHIP, in_audience
-from scheduler.kinds import BY_KIND, ItemKind, quarter_of
+from scheduler.audience import GROUP_CHAT_AUDIENCES, LEADERSHIP, owes
+from scheduler.kinds import BY_KIND, ActedBy, ItemKind, quarter_of
 from scheduler.notify import Kind
 from scheduler.plan import Plan, PlanItem, ReminderRule
 from scheduler.recurrence import local_to_utc, to_local, zone
@@ -84,6 +84,7 @@ class MemberFacts:
     group_id: int | None
     reachable: bool = True
     active: bool = True
+    status: str = "full"  # storage MemberStatus value
 
     @property
     def can_be_messaged(self) -> bool:
@@ -116,6 +117,8 @@ class Acted:
     talks: Collection[tuple[int, int, int]] = frozenset()  # (group, year, quarter)
     answers: Mapping[tuple[int, int], str] = field(default_factory=dict)  # (occ, member)->state
     check_ins: Mapping[tuple[int, int], dt.datetime] = field(default_factory=dict)  # (occ, member)
+    # (kind, member, year, quarter) of each member's own hand-in (scheduler/handins.py)
+    handed_in: Collection[tuple[ItemKind, int, int, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -221,19 +224,22 @@ def _pending(slot: Slot, member: MemberFacts, acted: Acted) -> bool:
 def has_acted(kind: ItemKind, occ: OccurrenceFacts, member: MemberFacts, acted: Acted) -> bool:
     """Whether `member` has done what an occurrence of `kind` asks (the rows in `acted`)."""
     day = occ.planned_day
-    match kind:
-        case ItemKind.MEETING:
+    acted_by = BY_KIND[kind].acted_by
+    match acted_by:
+        case ActedBy.ANSWER:
             return acted.answers.get((occ.id, member.id)) in _ANSWERED
-        case ItemKind.DUES:
+        case ActedBy.PAYMENT:
             return (member.id, day.year, day.month) in acted.paid
-        case ItemKind.TALKS:
+        case ActedBy.GROUP_RECORD:
             return (
                 member.group_id is not None and (member.group_id, *quarter_of(day)) in acted.talks
             )
-        case ItemKind.PAPERWORK:
+        case ActedBy.HAND_IN:
+            return (kind, member.id, *quarter_of(day)) in acted.handed_in
+        case ActedBy.NOTHING:
             return False  # nothing records it, so everyone in the audience is reminded
         case _:
-            assert_never(kind)
+            assert_never(acted_by)
 
 
 def slot_audience(
@@ -244,7 +250,7 @@ def slot_audience(
         m
         for m in members
         if m.active
-        and in_audience(slot.item.audience, m.role, m.group_id)
+        and owes(slot.kind, slot.item.audience, m.role, m.group_id, m.status)
         and _pending(slot, m, acted)
     ]
     return [m for m in wanted if m.can_be_messaged], bool(wanted)
@@ -257,7 +263,13 @@ def planned_reminders(
     planned: list[PlannedReminder] = []
     for slot in slots:
         direct, anyone = slot_audience(slot, members, acted)
-        group = branch.posts_to_group and slot.item.audience in GROUP_CHAT_AUDIENCES
+        # A kind for some member statuses only (probationary members' reports) concerns too
+        # few of the chat's readers to be posted there.
+        group = (
+            branch.posts_to_group
+            and slot.item.audience in GROUP_CHAT_AUDIENCES
+            and BY_KIND[slot.kind].statuses is None
+        )
         occ_id = slot.occurrence.id
         base = PlannedReminder(
             key=remind_key(occ_id, slot.rule_index, None),

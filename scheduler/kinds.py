@@ -24,6 +24,7 @@ class ItemKind(enum.StrEnum):
     DUES = "dues"
     TALKS = "talks"
     PAPERWORK = "paperwork"
+    THOUGHT_REPORTS = "thought_reports"
 
 
 class Period(enum.StrEnum):
@@ -32,6 +33,16 @@ class Period(enum.StrEnum):
     EVENT = "event"
     MONTH = "month"
     QUARTER = "quarter"
+
+
+class ActedBy(enum.StrEnum):
+    """What records that a member has done what an occurrence of a kind asks."""
+
+    ANSWER = "answer"  # their attendance answer (meetings)
+    PAYMENT = "payment"  # a dues payment for the month
+    GROUP_RECORD = "group_record"  # their party group's record for the quarter
+    HAND_IN = "hand_in"  # their own hand-in for the quarter (scheduler/handins.py)
+    NOTHING = "nothing"  # handed in on paper: nothing records it
 
 
 @dataclass(frozen=True)
@@ -52,10 +63,14 @@ class KindSpec:
     default_reminders: tuple[ReminderRule, ...]
     # The month or quarter an occurrence is for (the headline names it), or the event itself.
     period: Period
+    acted_by: ActedBy
     # An event has a start and a length (a meeting): its reminders are worth sending until it
     # starts. A deadline is worth reminding of until the end of its local day (or of the
     # follow-up's own day, for a reminder after the deadline).
     is_event: bool = False
+    # Who owes it, beyond the plan item's audience: the member statuses (storage MemberStatus
+    # values) it is for. None: members, full and probationary, and nobody not yet a member.
+    statuses: frozenset[str] | None = None
 
 
 def _rules(*rules: tuple[int, str, bool]) -> tuple[ReminderRule, ...]:
@@ -67,16 +82,25 @@ def _rules(*rules: tuple[int, str, bool]) -> tuple[ReminderRule, ...]:
 BY_KIND: Mapping[ItemKind, KindSpec] = MappingProxyType({
     ItemKind.MEETING: KindSpec(
         ItemKind.MEETING, _rules((-3, "09:00", False), (0, "08:00", False)), Period.EVENT,
-        is_event=True,
+        ActedBy.ANSWER, is_event=True,
     ),
     ItemKind.DUES: KindSpec(
-        ItemKind.DUES, _rules((0, "09:00", False), (3, "09:00", True)), Period.MONTH
+        ItemKind.DUES, _rules((0, "09:00", False), (3, "09:00", True)), Period.MONTH,
+        ActedBy.PAYMENT,
     ),
     ItemKind.TALKS: KindSpec(
-        ItemKind.TALKS, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER
+        ItemKind.TALKS, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER,
+        ActedBy.GROUP_RECORD,
     ),
     ItemKind.PAPERWORK: KindSpec(
-        ItemKind.PAPERWORK, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER
+        ItemKind.PAPERWORK, _rules((-14, "09:00", True), (0, "09:00", True)), Period.QUARTER,
+        ActedBy.NOTHING,
+    ),
+    # 思想汇报: each probationary member and each activist (入党积极分子) hands in a written
+    # report every quarter.
+    ItemKind.THOUGHT_REPORTS: KindSpec(
+        ItemKind.THOUGHT_REPORTS, _rules((-14, "09:00", True), (0, "09:00", True)),
+        Period.QUARTER, ActedBy.HAND_IN, statuses=frozenset({"probationary", "activist"}),
     ),
 })  # fmt: skip
 

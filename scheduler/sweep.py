@@ -16,6 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.acted import load_acted
+from scheduler.audience import OWED_BEYOND_MEMBERS
 from scheduler.development.reminders import development_reminders
 from scheduler.development.rules import PRE_MEMBER
 from scheduler.due import (
@@ -131,17 +132,23 @@ def _members(session: Session, branch_ids: Sequence[int]) -> dict[int, list[Memb
         col(Member.role),
         col(Member.group_id),
         col(Member.unreachable_reason),
+        col(Member.status),
     ).where(
         col(Member.branch_id).in_(branch_ids),
         col(Member.active).is_(True),
-        col(Member.status).notin_(PRE_MEMBER),  # not yet members: no members' reminders
+        # Not yet members get only what a kind names them for (activists' thought reports);
+        # `scheduler.audience.owes` decides per item.
+        col(Member.status).notin_(PRE_MEMBER - OWED_BEYOND_MEMBERS),
     )
     found: dict[int, list[MemberFacts]] = defaultdict(list)
-    for mid, branch_id, telegram_id, role, group_id, unreachable in session.execute(stmt):
+    for mid, branch_id, telegram_id, role, group_id, unreachable, status in session.execute(stmt):
         assert mid is not None
         found[branch_id].append(
-            MemberFacts(mid, branch_id, telegram_id, role, group_id, reachable=unreachable is None)
-        )
+            MemberFacts(
+                mid, branch_id, telegram_id, role, group_id,
+                reachable=unreachable is None, status=status,
+            )
+        )  # fmt: skip
     for members in found.values():
         members.sort(key=lambda m: m.id)
     return found

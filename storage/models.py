@@ -306,3 +306,24 @@ class DevelopmentRecord(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     recorded_by: int | None = Field(default=None, foreign_key="member.id")
     recorded_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ThoughtReport(SQLModel, table=True):
+    """A member's written thought report (思想汇报) for one quarter: its text or the Telegram
+    file id of a photo or document (the file stays with Telegram)."""
+
+    __table_args__ = (
+        UniqueConstraint("member_id", "year", "quarter", name="uq_thought_report_quarter"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    year: int
+    quarter: int
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    file_id: str | None = Field(default=None, max_length=256)
+    photo: bool = Field(default=False)  # the file is a photo, else a document
+    handed_in_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    amended_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    late: bool = Field(default=False)  # first handed in after the quarter's deadline

@@ -23,6 +23,7 @@ from bot.i18n import translator
 from bot.menu import find_command
 from bot.render.onboarding import invite_explanation
 from bot.services.members import mark_reachable
+from scheduler.development.rules import PRE_MEMBER
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, Member
@@ -49,6 +50,7 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
             group_id=member.group_id,
             is_admin=is_admin,
             tr=translator(member.locale or branch.locale, branch.timezone),
+            member=member.status not in PRE_MEMBER,
         )
         if member.unreachable_reason is not None and _is_private_message(update):
             # They wrote to us, so they have (re)started the bot: reachable again.
@@ -142,9 +144,10 @@ def requires(
         async def guarded(update: Update, context: BranchContext) -> Any:
             sender = context.sender
             role = sender.role if sender else None
+            member = sender.member if sender else True
             admitted = admins and sender is not None and sender.is_admin
-            if not allowed(role, need) and not admitted:
-                await refuse(update, context, not_member=role is None)
+            if not allowed(role, need, member=member) and not admitted:
+                await refuse(update, context, not_member=role is None, pre_member=not member)
                 return None
             if private_only and not _is_private(update):
                 await reply(update, context, private_hint(context))
@@ -162,10 +165,17 @@ def sender_of(context: BranchContext) -> Sender:
     return context.sender
 
 
-async def refuse(update: Update, context: BranchContext, *, not_member: bool) -> None:
+async def refuse(
+    update: Update, context: BranchContext, *, not_member: bool, pre_member: bool = False
+) -> None:
     """Say why the person may not do this; write nothing."""
     if not_member:
         text = invite_explanation(context.tr)
+    elif pre_member:
+        text = context.tr.gettext(
+            "This is for Party members. Until you are one, you can use /me, /lang, /privacy, "
+            "/help and /cancel, and hand in your thought report with /report as an activist."
+        )
     else:
         text = context.tr.gettext("Sorry, this is not available to your role.")
     await reply(update, context, text)

@@ -75,7 +75,10 @@ async def start_command(update: Update, context: BranchContext) -> None:
             return
         assert outcome.locale is not None and outcome.timezone is not None
         tr = translator(outcome.locale, outcome.timezone)
-        commands = commands_for(context.services.commands, outcome.role, is_admin=sender.is_admin)
+        member = outcome.target.member if outcome.target is not None else True
+        commands = commands_for(
+            context.services.commands, outcome.role, is_admin=sender.is_admin, member=member
+        )
         await reply(update, context, link_result(outcome, commands, tr))
         if outcome.target is not None:
             target = dataclasses.replace(outcome.target, is_admin=sender.is_admin)
@@ -96,7 +99,9 @@ async def help_command(update: Update, context: BranchContext) -> None:
 def _help_for(update: Update, context: BranchContext) -> str:
     sender = sender_of(context)
     in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
-    commands = commands_for(context.services.commands, sender.role, is_admin=sender.is_admin)
+    commands = commands_for(
+        context.services.commands, sender.role, is_admin=sender.is_admin, member=sender.member
+    )
     if in_group:
         commands = [c for c in commands if c.group_chat]
     return help_text(
@@ -115,7 +120,7 @@ async def lang_command(update: Update, context: BranchContext) -> None:
     await update.effective_message.reply_text(language_prompt(context.tr), reply_markup=keyboard)
 
 
-@requires(Need.MEMBER)
+@requires(Need.PERSON)
 async def on_language(update: Update, context: BranchContext) -> None:
     """Remember the tapped language, confirm in it, and re-publish the member's menu."""
     query = update.callback_query
@@ -209,7 +214,9 @@ async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None
     scope = BotCommandScopeChat(target.telegram_id)
     try:
         if target.needs_own_menu:
-            commands = commands_for(services.commands, target.role, is_admin=target.is_admin)
+            commands = commands_for(
+                services.commands, target.role, is_admin=target.is_admin, member=target.member
+            )
             tr = translator(target.locale, services.settings.default_timezone)
             await bot.set_my_commands(_bot_commands(commands, tr), scope=scope)
         else:

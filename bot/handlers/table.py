@@ -39,6 +39,7 @@ from bot.handlers import (
     overdue,
     plan,
     privacy,
+    reports,
     secretary,
     setup,
     talks,
@@ -85,18 +86,20 @@ COMMANDS: tuple[Command, ...] = (
        only=NEW_MESSAGES),
     _c("help", Need.ANYONE, N_("what you can do here"), onboarding.help_command,
        group_chat=True, only=NEW_MESSAGES),
-    _c("me", Need.MEMBER, N_("my events, dues and attendance"), export.me_export_command,
+    _c("me", Need.PERSON, N_("my events, dues and attendance"), export.me_export_command,
        private_only=True, only=export.ME_EXPORT, in_menu=False),
-    _c("me", Need.MEMBER, N_("my events, dues and attendance"), members.me_command,
+    _c("me", Need.PERSON, N_("my events, dues and attendance"), members.me_command,
        private_only=True, only=NEW_MESSAGES),
-    _c("lang", Need.MEMBER, N_("switch language: 简体中文 / English"), onboarding.lang_command,
+    _c("lang", Need.PERSON, N_("switch language: 简体中文 / English"), onboarding.lang_command,
        only=NEW_MESSAGES),
     _c("dues", Need.MEMBER, N_("my dues: amount, paid, owed"), dues.dues_command,
        private_only=True),
-    _c("cancel", Need.MEMBER, N_("abort the conversation in progress"),
+    _c("cancel", Need.PERSON, N_("abort the conversation in progress"),
        conversation.cancel_command),
     _c("privacy", Need.ANYONE, N_("what the bot stores about you, and who sees it"),
        privacy.privacy_command),
+    _c("report", Need.PERSON, N_("hand in this quarter's thought report"),
+       reports.report_command, private_only=True),
     _c("talks", Need.GROUP_LEADER, N_("hand in this quarter's talk records"),
        talks.talks_command, private_only=True),
     _c("plan", Need.SECRETARY, N_("the plan: month, quarter or year"), setup.plan_file_command,
@@ -155,6 +158,8 @@ BUTTONS: tuple[ButtonAction, ...] = (
     talks.on_talks_button,
     talks.on_toggle,
     talks.on_step_done,
+    # thought reports
+    reports.on_report_button,
     # secretary tools
     plan.on_plan_page,
     overdue.on_overdue_page,
@@ -189,6 +194,14 @@ def _other_handlers(services: Services) -> list[BaseHandler[Any, Any, Any]]:
         # the language picker answers an invalid choice itself
         CallbackQueryHandler(onboarding.on_language, pattern=onboarding.LANGUAGE_PATTERN),
         ChatMemberHandler(onboarding.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        # the awaited thought report: a text, a photo or a document
+        MessageHandler(
+            (filters.TEXT & ~filters.COMMAND | filters.PHOTO | filters.Document.ALL)
+            & filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & reports.InReport(services.db, services.clock),
+            reports.on_report_message,
+        ),
         # the next private message of a multi-step flow
         MessageHandler(filters.TEXT & ~filters.COMMAND & in_flow, conversation.on_flow_text),
         MessageHandler(

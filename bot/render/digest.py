@@ -7,7 +7,7 @@ from bot.render.attendance import quorum_lines
 from bot.render.development import development_lines
 from bot.render.text import split_message
 from bot.services.digest_now import DigestNow
-from scheduler.digest import Digest, MeetingTally, Unreachable, UpcomingEvent
+from scheduler.digest import Digest, HandInProgress, MeetingTally, Unreachable, UpcomingEvent
 
 
 def digest_messages(digest: Digest, tr: Translator) -> list[str]:
@@ -54,8 +54,29 @@ def digest_text(digest: Digest, tr: Translator) -> str:
         lines.append(
             _("Talk records for Q{quarter}: every group has handed in.").format(quarter=t.quarter)
         )
+    lines += [_handin(h, tr) for h in digest.handins]
     lines += _people(digest, tr)
     return "\n".join(lines)
+
+
+def _handin(h: HandInProgress, tr: Translator) -> str:
+    _ = tr.gettext
+    title = h.title.get(tr.locale_name)
+    if not h.missing:
+        return _("{title} for Q{quarter}: everyone has handed in.").format(
+            title=title, quarter=h.quarter
+        )
+    text = (
+        _("{title} for Q{quarter} (due {day}): {n} of {owed} not handed in: {names}")
+        if h.current
+        else _(
+            "{title} for Q{quarter} (was due {day}): {n} of {owed} still not handed in: {names}"
+        )
+    )
+    return text.format(
+        title=title, quarter=h.quarter, day=tr.day(h.deadline), n=len(h.missing), owed=h.owed,
+        names=", ".join(h.missing),
+    )  # fmt: skip
 
 
 def _event(event: UpcomingEvent, tr: Translator) -> str:

@@ -171,7 +171,28 @@ def me_text(view: MeView, tr: Translator) -> str:
         )
         out.append(line + (f" — {_answer_label(event.answer, tr)}" if event.answer else ""))
     out += ["", *_dues_lines(view, tr), "", _attendance_line(view.year, view.attendance, tr)]
+    out += _handin_lines(view, tr)
     return "\n".join(out)
+
+
+def _handin_lines(view: MeView, tr: Translator) -> list[str]:
+    """Each quarter of what they hand in themselves: when, late or not, or still owed."""
+    _ = tr.gettext
+    out: list[str] = []
+    for owed in view.handins:
+        title = owed.item.title.get(tr.locale_name)
+        done = owed.handed_in
+        if done is None:
+            text = _("{title}, Q{quarter}: not handed in yet (due {day})")
+        elif done.late:
+            text = _("{title}, Q{quarter}: handed in late, {when}")
+        else:
+            text = _("{title}, Q{quarter}: handed in {when}")
+        when = tr.day(tr.local(done.at).date()) if done else ""
+        out.append(
+            text.format(title=title, quarter=owed.quarter, day=tr.day(owed.deadline), when=when)
+        )
+    return ["", *out] if out else []
 
 
 def _dues_lines(view: MeView, tr: Translator) -> list[str]:

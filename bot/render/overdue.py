@@ -8,6 +8,8 @@ from bot.render.plan import grouped, pager
 from bot.render.text import Keyboard
 from bot.services.nudges import NudgeResult
 from bot.services.overdue import DuesLag, Month, OverdueReport
+from scheduler.handins import Owed
+from scheduler.plan import Localized
 from storage.sorting import natural_key
 
 OVERDUE_VIEW = 64  # the "pg" view code of /overdue pages
@@ -103,6 +105,15 @@ def _other_sections(report: OverdueReport, tr: Translator) -> list[str]:
         ]
         for group, people in grouped(report.no_talk, lambda x: x.group_id, report.groups, tr):
             lines.append(f"[{group}] " + "、".join(p.name for p in people))
+    for (title, quarter), owed in _by_item_quarter(report):
+        lines += [
+            "",
+            _("📄 {title}, Q{quarter}: not handed in").format(
+                title=title.get(tr.locale_name), quarter=quarter
+            ),
+        ]
+        for group, owing in grouped(owed, lambda x: x.group_id, report.groups, tr):
+            lines.append(f"[{group}] " + "、".join(o.name for o in owing))
     if report.unreachable:
         lines += ["", _("📵 The bot cannot reach")]
         for person in report.unreachable:
@@ -113,6 +124,15 @@ def _other_sections(report: OverdueReport, tr: Translator) -> list[str]:
             )
             lines.append("  " + _("{name}: {why}").format(name=person.name, why=why))
     return lines
+
+
+def _by_item_quarter(report: OverdueReport) -> list[tuple[tuple[Localized, int], list[Owed]]]:
+    """The missing hand-ins by plan item and quarter, in the report's order."""
+    found: dict[tuple[str, int], tuple[Localized, list[Owed]]] = {}
+    for owed in report.handins:
+        key = (owed.item.id, owed.quarter)
+        found.setdefault(key, (owed.item.title, []))[1].append(owed)
+    return [((title, key[1]), owed) for key, (title, owed) in found.items()]
 
 
 def overdue_text(report: OverdueReport, tr: Translator) -> str:

@@ -131,6 +131,9 @@ def _state_lines(view: ReminderView, tr: Translator) -> list[str]:
             return [done if state.talks_done else _("Not handed in yet.")]
         case ItemKind.PAPERWORK:
             return []  # nothing records it
+        case ItemKind.THOUGHT_REPORTS:
+            done = _("You have handed in your thought report for this quarter.")
+            return [done if state.handed_in else _("Not handed in yet.")]
         case _:
             assert_never(kind)
 
@@ -153,8 +156,9 @@ def _group_lines(view: ReminderView, c: GroupCounts, tr: Translator) -> list[str
             return lines
         case ItemKind.DUES:
             return [_("Paid so far: {paid} of {total}.").format(paid=c.paid, total=c.audience)]
-        case ItemKind.TALKS | ItemKind.PAPERWORK:
-            return []  # talk records are per party group, paperwork is not recorded
+        case ItemKind.TALKS | ItemKind.PAPERWORK | ItemKind.THOUGHT_REPORTS:
+            return []  # talk records are per party group, paperwork is not recorded, and
+            # thought reports are never posted to the group chat
         case _:
             assert_never(kind)
 
@@ -209,5 +213,9 @@ def reminder_buttons(view: ReminderView, tr: Translator) -> Keyboard:
             return [[(tr.pgettext("button", "Hand in talk records"), button("tk", occ))]]
         case ItemKind.PAPERWORK:
             return []  # handed in on paper
+        case ItemKind.THOUGHT_REPORTS:
+            if view.state is not None and view.state.handed_in:
+                return []  # amended with /report until the quarter ends
+            return [[(tr.pgettext("button", "Hand in thought report"), button("hi", occ))]]
         case _:
             assert_never(kind)

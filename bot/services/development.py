@@ -237,6 +237,7 @@ class PipelineEntry:
     contacts: tuple[str, ...] = ()
     introducers: tuple[str, ...] = ()
     records: tuple[Record, ...] = field(default_factory=tuple)
+    member_id: int = 0
 
 
 def _entries(session: Session, branch_id: int, today: dt.date) -> list[PipelineEntry]:
@@ -274,6 +275,7 @@ def _entry(p: Person, today: dt.date, names: Mapping[int | None, str]) -> Pipeli
         contacts=people(Step.ACTIVIST),
         introducers=people(Step.CANDIDATE),
         records=p.records,
+        member_id=p.member.id or 0,
     )
 
 

@@ -12,6 +12,8 @@ from bot.render.development import deadline_text, stage_name
 from bot.services.development import PipelineEntry
 from bot.services.registers import DATE, _sheet
 from scheduler.development.rules import Record, Step
+from scheduler.handins import Owed
+from scheduler.kinds import ItemKind
 
 
 def _first(records: Sequence[Record], step: Step) -> Record | None:
@@ -24,8 +26,14 @@ def _on(records: Sequence[Record], step: Step) -> Any:
     return found.on if found else None
 
 
-def development_sheet(wb: Workbook, entries: Sequence[PipelineEntry], tr: Translator) -> None:
-    """发展党员: one row per person; a vote lists for/against/abstain; reasons are shown."""
+def development_sheet(
+    wb: Workbook,
+    entries: Sequence[PipelineEntry],
+    tr: Translator,
+    handins: Sequence[Owed] = (),
+) -> None:
+    """发展党员: one row per person; a vote lists for/against/abstain; reasons are shown; the
+    quarters whose thought report they handed in (`handins`: the year's hand-in book)."""
     _ = tr.gettext
     header = [
         _("Name"),
@@ -46,10 +54,16 @@ def development_sheet(wb: Workbook, entries: Sequence[PipelineEntry], tr: Transl
         _("Converted"),
         _("Next deadline"),
         _("Reasons"),
+        _("Thought reports handed in"),
     ]
     formats: list[str | None] = [None, None, DATE, DATE, DATE, None, None, DATE, None, None,
-                                 DATE, DATE, None, DATE, DATE, DATE, None, None]  # fmt: skip
+                                 DATE, DATE, None, DATE, DATE, DATE, None, None, None]  # fmt: skip
     sep = "、" if tr.locale_name == "zh_CN" else ", "
+    reported: dict[int, list[str]] = {}
+    for owed in handins:
+        if owed.handed_in is not None and owed.item.kind == ItemKind.THOUGHT_REPORTS:
+            late = " " + _("(late)") if owed.handed_in.late else ""
+            reported.setdefault(owed.member_id, []).append(f"{owed.year}Q{owed.quarter}{late}")
     rows: list[list[Any]] = []
     for e in entries:
         r = e.records
@@ -83,6 +97,7 @@ def development_sheet(wb: Workbook, entries: Sequence[PipelineEntry], tr: Transl
                 _on(r, Step.CONVERTED),
                 deadline_text(e.next, tr) if e.next else "",
                 reasons,
+                sep.join(reported.get(e.member_id, [])),
             ]
         )
     _sheet(wb, _("Member development"), header, formats, rows)

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from scheduler.audience import in_audience
+from scheduler.audience import owes
 from scheduler.kinds import ItemKind
 from scheduler.plan import Localized, branch_plan, plan_from
 from storage.models import Branch, Member, Occurrence, OccurrenceStatus
@@ -113,13 +113,15 @@ def event_for_member(
     event = event_for(session, occurrence_id, branch_id=member.branch_id)
     if isinstance(event, Refusal):
         return event
-    return _judged(event, member.role, member.group_id, kind)
+    return _judged(event, member.role, member.group_id, member.status, kind)
 
 
-def _judged(event: Event, role: str, group_id: int | None, kind: ItemKind) -> Event | Refusal:
+def _judged(
+    event: Event, role: str, group_id: int | None, status: str, kind: ItemKind
+) -> Event | Refusal:
     if event.kind != kind:
         return Refusal.WRONG_KIND
-    if not in_audience(event.audience, role, group_id):
+    if not owes(event.kind, event.audience, role, group_id, status):
         return Refusal.NOT_AUDIENCE
     return event
 
@@ -139,6 +141,7 @@ _TAP = (
         col(Member.branch_id),
         col(Member.role),
         col(Member.group_id),
+        col(Member.status),
         col(Occurrence.id),
         col(Occurrence.item_id),
         col(Occurrence.key),
@@ -179,7 +182,9 @@ def tap_target(
         member = active_member(session, member_id)
         refusal = event_for_member(session, occurrence_id, member, kind=kind)
         return refusal if isinstance(refusal, Refusal) else Refusal.UNKNOWN
-    branch_id, role, group_id, _occ, item_id, key, status, starts, ends, *branch = row
+    branch_id, role, group_id, member_status, _occ, item_id, key, status, starts, ends, *branch = (
+        row
+    )
     name, plan_toml, locale, timezone = branch
     plan = plan_from(plan_toml, name)
     try:
@@ -201,7 +206,7 @@ def tap_target(
         branch_locale=locale,
         branch_timezone=timezone,
     )
-    judged = _judged(event, role, group_id, kind)
+    judged = _judged(event, role, group_id, member_status, kind)
     if isinstance(judged, Refusal):
         return judged
     return Presser(member_id, branch_id, role, group_id), judged

@@ -24,9 +24,11 @@ from bot.services.registers import (
     RegisterData,
     attendance_sheet,
     dues_sheet,
+    handin_sheets,
     plan_sheet,
     talks_sheet,
 )
+from scheduler.handins import handin_book
 from scheduler.ics import plan_to_ics
 from scheduler.kinds import ItemKind
 from scheduler.occurrences import changed_occurrences
@@ -111,6 +113,7 @@ def _load(session: Session, ctx: BranchYear, year: int) -> RegisterData:
         list(talks),
         participants,
         pipeline_in(session, branch_id=ctx.branch_id, now=ctx.now),
+        handin_book(session, ctx.plan, members, year),
     )
 
 
@@ -126,7 +129,8 @@ def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:
     attendance_sheet(wb, data, tr)
     talks_sheet(wb, data, tr)
     plan_sheet(wb, data, tr)
-    development_sheet(wb, data.development, tr)
+    development_sheet(wb, data.development, tr, data.handins)
+    handin_sheets(wb, data, tr)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -155,10 +159,12 @@ def export_member(db: Database, *, member_id: int, now: dt.datetime) -> tuple[st
         for occ, rows in data.answers.items()
     }
     data.talks = [t for t in data.talks if member_id in data.participants.get(t.id or 0, [])]
+    data.handins = [o for o in data.handins if o.member_id == member_id]
     wb = Workbook(write_only=True)
     dues_sheet(wb, data, tr)
     attendance_sheet(wb, data, tr)
     talks_sheet(wb, data, tr)
+    handin_sheets(wb, data, tr)
     out = io.BytesIO()
     wb.save(out)
     return f"{_slug(member.name)}-{data.year}.xlsx", out.getvalue()

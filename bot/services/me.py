@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
 from scheduler.audience import in_audience
 from scheduler.development.rules import PRE_MEMBER
-from scheduler.kinds import ItemKind
+from scheduler.handins import Owed, handin_book
+from scheduler.kinds import ItemKind, quarter_of
 from scheduler.occurrences import sync_occurrences
 from scheduler.plan import Localized, Plan, PlanError, branch_plan
 from scheduler.records import (
@@ -91,6 +92,8 @@ class MeView:
     events: list[UpcomingEvent]
     dues: list[MonthDues]
     attendance: Tally
+    # This year's quarters, up to the current one, of what they hand in themselves.
+    handins: list[Owed] = field(default_factory=list)
 
 
 def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView | None:
@@ -123,6 +126,15 @@ def my_overview(db: Database, *, telegram_id: int, now: dt.datetime) -> MeView |
             attendance=Tally()
             if pre
             else _tally(plan, occs, member, rows, year=year, now=now, branch=branch),
+            handins=[]
+            if plan is None
+            else handin_book(
+                session,
+                plan,
+                [member],
+                year,
+                quarters=range(1, quarter_of(local_now.date())[1] + 1),
+            ),
         )
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from scheduler.development.rules import PRE_MEMBER
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, DeliveryMode, Member, Role
@@ -35,11 +36,12 @@ class MenuTarget:
     locale: str
     chosen_locale: bool = False
     is_admin: bool = False
+    member: bool = True  # False: not yet a Party member (their menu is shorter)
 
     @property
     def needs_own_menu(self) -> bool:
         """Whether the all-private-chats menu is wrong for them."""
-        return self.role in PRIVILEGED or self.chosen_locale or self.is_admin
+        return self.role in PRIVILEGED or self.chosen_locale or self.is_admin or not self.member
 
 
 def menu_target(member: Member, branch: Branch) -> MenuTarget | None:
@@ -51,6 +53,7 @@ def menu_target(member: Member, branch: Branch) -> MenuTarget | None:
         role=member.role,
         locale=member.locale or branch.locale,
         chosen_locale=member.locale is not None,
+        member=member.status not in PRE_MEMBER,
     )
 
 

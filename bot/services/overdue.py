@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.attendance import absences
 from bot.services.branch_year import BranchYear, load_branch, members_and_groups
+from scheduler.handins import Owed, handin_book
 from scheduler.kinds import ItemKind
 from scheduler.plan import Localized
 from scheduler.records import (
@@ -39,6 +40,7 @@ from scheduler.records import (
     owed_months,
 )
 from scheduler.recurrence import item_dates, local_to_utc
+from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
     DuesPayment,
@@ -136,11 +138,20 @@ class OverdueReport:
     absences: list[AbsenceLag] = field(default_factory=list)
     no_talk: list[Person] = field(default_factory=list)
     unreachable: list[Person] = field(default_factory=list)
+    # Quarters past their deadline without the member's own hand-in, by item then quarter.
+    handins: list[Owed] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """Nobody is behind."""
-        return not (self.dues or self.talks or self.absences or self.no_talk or self.unreachable)
+        return not (
+            self.dues
+            or self.talks
+            or self.absences
+            or self.no_talk
+            or self.unreachable
+            or self.handins
+        )
 
 
 def build_overdue(db: Database, *, branch_id: int, now: dt.datetime) -> OverdueReport:
@@ -157,12 +168,22 @@ def overdue_in(session: Session, ctx: BranchYear) -> OverdueReport:
     report.talks = _talk_gaps(session, ctx, members, groups)
     report.absences = absences_without_leave(session, ctx, members)
     report.no_talk = _no_talk(session, ctx, members)
+    report.handins = [
+        owed
+        for owed in handin_book(session, ctx.plan, _everyone(session, ctx), ctx.year)
+        if owed.handed_in is None and owed.deadline < ctx.today
+    ]
     report.unreachable = [
         Person(m.id or 0, m.name, m.group_id, m.unreachable_reason or "")
         for m in members
         if m.unreachable_reason or m.telegram_id is None
     ]
     return report
+
+
+def _everyone(session: Session, ctx: BranchYear) -> Sequence[Member]:
+    """Every active person of the branch, those not yet members included (activists' reports)."""
+    return repo.list_members(session, branch_id=ctx.branch_id)
 
 
 def due_months(ctx: BranchYear) -> list[tuple[Month, dt.datetime]]:

@@ -8,6 +8,7 @@ and time is written as naive branch-local time (docs/secretary.md).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +25,7 @@ from bot.render.plan_year import audience_label
 from bot.services.branch_year import BranchYear, audience_of
 from bot.services.inert import inert_cell
 from scheduler.development.rules import PRE_MEMBER
+from scheduler.handins import Owed
 from scheduler.records import MeetingRecord, Standing, meeting_record, member_since
 from scheduler.recurrence import to_local
 from storage.models import (
@@ -58,6 +60,7 @@ class RegisterData:
     talks: list[TalkRecord]
     participants: dict[int, list[int]]
     development: list[Any] = field(default_factory=list)  # the pipeline (发展党员 sheet)
+    handins: list[Owed] = field(default_factory=list)  # what each member hands in, by quarter
 
 
 def _local(instant: dt.datetime | None, tr: Translator) -> dt.datetime | None:
@@ -221,6 +224,41 @@ def talks_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
             ]
         )
     _sheet(wb, _("Talk records"), header, formats, rows)
+
+
+def handin_sheets(wb: Workbook, data: RegisterData, tr: Translator) -> None:
+    """One sheet per item each member hands in (思想汇报): a row per member who owes it, and
+    for each quarter the day it was handed in and whether late; empty while not handed in."""
+    _ = tr.gettext
+    by_item: dict[str, list[Owed]] = {}
+    for owed in data.handins:
+        by_item.setdefault(owed.item.id, []).append(owed)
+    for owing in by_item.values():
+        quarters = sorted({o.quarter for o in owing})
+        header = [_("Member"), _("Party group")]
+        formats: list[str | None] = [None, None]
+        for q in quarters:
+            header += [
+                _("Q{quarter} handed in on").format(quarter=q),
+                _("Q{quarter} late").format(quarter=q),
+            ]
+            formats += [DATE, None]
+        rows: dict[int, list[Any]] = {}
+        members = {m.id: m for m in data.members}
+        for owed in owing:
+            member = members.get(owed.member_id)
+            row = rows.setdefault(
+                owed.member_id, [owed.name, _group(data, member)] + [None] * (2 * len(quarters))
+            )
+            done = owed.handed_in
+            if done is not None:
+                at = _local(done.at, tr)
+                index = 2 + 2 * quarters.index(owed.quarter)
+                row[index : index + 2] = [at.date() if at else None, yes_no(done.late, tr)]
+        ordered = _by_group(data, [members[i] for i in rows if i in members])
+        # Excel refuses these characters in a sheet name; a plan title may hold any.
+        title = re.sub(r"[\[\]:*?/\\]", " ", owing[0].item.title.get(tr.locale_name))
+        _sheet(wb, title, header, formats, [rows[m.id or 0] for m in ordered])
 
 
 def plan_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.acted import load_acted
-from scheduler.audience import in_audience
+from scheduler.audience import owes
 from scheduler.due import Acted, OccurrenceFacts
 from scheduler.kinds import ItemKind
 from scheduler.notify import Kind
@@ -51,6 +51,7 @@ class MemberState:
     checked_in_at: dt.datetime | None = None
     paid: bool = False  # a dues payment is recorded for the occurrence's month
     talks_done: bool = False  # their party group handed in the quarter's talk records
+    handed_in: bool = False  # they handed in their own hand-in for the quarter
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def build_reminder_views(
                 m
                 for m in members.values()
                 if m.branch_id == branch.id and m.active
-                and in_audience(item.audience, m.role, m.group_id)
+                and owes(item.kind, item.audience, m.role, m.group_id, m.status)
             ]  # fmt: skip
             views[r.ref] = _group_view(base, audience, acted, local)
     return views
@@ -230,6 +231,7 @@ def _member_view(
         checked_in_at=acted.check_ins.get(key),
         paid=(member.id, local.year, local.month) in acted.paid,
         talks_done=member.group_id is not None and (member.group_id, year, quarter) in acted.talks,
+        handed_in=(base.item_kind, member.id, year, quarter) in acted.handed_in,
     )
     return replace(
         base,
@@ -276,6 +278,7 @@ class _Person:
     role: str
     group_id: int | None
     active: bool
+    status: str
 
 
 def _people(
@@ -291,6 +294,7 @@ def _people(
         col(Member.role),
         col(Member.group_id),
         col(Member.active),
+        col(Member.status),
     ).where(col(Member.id).in_(list(ids)) | col(Member.branch_id).in_(list(branch_ids)))
     return {row[0]: _Person(*row) for row in session.execute(stmt)}
 

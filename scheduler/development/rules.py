@@ -296,20 +296,8 @@ def deadlines(
             ("overdue", end + dt.timedelta(days=1)),
         )
         found.append(Deadline("conversion", admitted.id, ordinal, end, phases))
-    found += thought_report_deadlines(records, stage)
     found.sort(key=lambda d: (d.due, d.kind))
     return found
-
-
-def thought_report_deadlines(records: Sequence[Record], stage: Stage) -> list[Deadline]:
-    """HOOK: quarterly thought reports (思想汇报) of activists and probationary members.
-
-    Thought reports are a plan item kind of their own (with `/report`), built apart from this
-    pipeline. When they exist, this returns the open report deadlines of a person at `stage`
-    (activist or probationary) so that /pipeline, /overdue and the register show them; until
-    then it returns nothing.
-    """
-    return []
 
 
 # --------------------------------------------------------------------------- checks

@@ -104,6 +104,16 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
                           'contacts="Member Li,Member Zhao"')  # fmt: skip
     assert "Stage: activist" in reply
 
+    # An activist hands in a thought report every quarter: reminded 14 days before its end.
+    await sweep(h, clock, at("2026-06-16"))
+    assert "Reminder: Thought report (Q2 2026)" in h.replies_to(ZHOU)[-1]
+    clock.set(at("2026-06-20"))
+    await h.feed(
+        updates.command("report", "Studying", "the", "Party", "Constitution.", user_id=ZHOU)
+    )
+    assert "Your Thought report for Q2 2026 is handed in." in h.last_reply(ZHOU)
+    assert "Applicant Zhou handed in their Thought report for Q2 2026." in h.last_reply(SECRETARY)
+
     # The first half-yearly examination (Oct 1): the contacts are told too.
     await sweep(h, clock, at("2026-09-17"))
     for chat in (SECRETARY, LI, ZHAO):
@@ -147,6 +157,33 @@ async def test_an_applicant_becomes_a_full_member_with_every_deadline_reminded_o
     assert "Recorded" in reply
     reply = await develop(h, '"Applicant Zhou"', "approved", "2027-05-20")
     assert "Stage: probationary member" in reply
+    assert "Thought reports handed in" in [
+        c.value for c in load_workbook(io.BytesIO(await export(h)))["Member development"][1]
+    ]
+
+    # The probationary year's quarterly reports. /report first asks for the oldest missing
+    # one (Q1, while still an activist), late; then Q2 on time; Q3 missed, then late.
+    await sweep(h, clock, at("2027-06-16"))
+    assert "Reminder: Thought report (Q2 2027)" in h.replies_to(ZHOU)[-1]
+    clock.set(at("2027-06-21"))
+    await h.feed(updates.command("report", "Catching", "up.", user_id=ZHOU))
+    assert "Your Thought report for Q1 2027 is handed in, late." in h.last_reply(ZHOU)
+    await h.feed(updates.command("report", user_id=ZHOU))
+    await h.feed(updates.message("My first quarter on probation.", user_id=ZHOU))
+    assert "Your Thought report for Q2 2027 is handed in." in h.last_reply(ZHOU)
+    await sweep(h, clock, at("2027-09-30"))
+    assert "Reminder: Thought report (Q3 2027)" in h.replies_to(ZHOU)[-1]
+    clock.set(at("2027-10-02"))
+    await h.feed(updates.command("overdue", user_id=SECRETARY))
+    assert "Thought report, Q3: not handed in\n[(no party group)] Applicant Zhou" in h.last_reply(
+        SECRETARY
+    )
+    await h.feed(updates.command("report", "Late,", "but", "written.", user_id=ZHOU))
+    assert "Your Thought report for Q3 2027 is handed in, late." in h.last_reply(ZHOU)
+    sheet = load_workbook(io.BytesIO(await export(h)))["Member development"]
+    header, row = ([c.value for c in r] for r in sheet.iter_rows(min_row=1, max_row=2))
+    reported = dict(zip(header, row, strict=True))["Thought reports handed in"]
+    assert reported == "2027Q1 (late), 2027Q2, 2027Q3 (late)"
 
     # The register matches what happened.
     xlsx = await export(h)

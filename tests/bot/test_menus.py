@@ -21,7 +21,7 @@ COMMANDS = menu()
 ADMIN = 777
 PRIVATE = {"type": "all_private_chats"}
 GROUPS = {"type": "all_group_chats"}
-MEMBER_COMMANDS = ["start", "help", "me", "lang", "dues", "cancel", "privacy"]
+MEMBER_COMMANDS = ["start", "help", "me", "lang", "dues", "cancel", "privacy", "report"]
 ROSTER: list[tuple[str, int | None, str, str | None]] = [
     ("Secretary Wang", 9001, "secretary", "Group 1"),
     ("Committee Chen", 9002, "committee", "Group 1"),

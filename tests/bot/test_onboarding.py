@@ -20,7 +20,7 @@ ROSTER: list[tuple[str, int | None, str, str | None]] = [
     ("Leader Liu", 9003, "group_leader", "Group 1"),
     ("Member Li", 1001, "member", "Group 1"),
 ]
-MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel", "privacy"}
+MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel", "privacy", "report"}
 COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"plan", "overdue", "attendance", "members", "pipeline"}
 HELP_BY_USER = {
     STRANGER: {"start", "help", "privacy"},

@@ -249,8 +249,9 @@ async def test_a_chinese_secretary_reads_which_plan_item_and_field_are_wrong_in_
     await h.feed(
         _document(h, SECRETARY, wrong_kind.encode(), "plan.toml", language_code="zh-hans")
     )
-    assert "的字段“kind”：未知的取值“会议”（可用：meeting, dues, talks, paperwork）" in (
-        h.last_reply(SECRETARY)
+    assert (
+        "的字段“kind”：未知的取值“会议”（可用：meeting, dues, talks, paperwork, thought_reports）"
+        in (h.last_reply(SECRETARY))
     )
 
     # Not UTF-8 at all: said in Chinese too, and nothing changes.

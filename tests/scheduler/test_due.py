@@ -75,7 +75,7 @@ def test_default_plan_reminders_fall_at_their_local_times_all_year(tz: str) -> N
     occs = facts_for(None, 2026, tz)
     slots = reminder_slots(BranchFacts(1, tz), plan, occs)
     # every occurrence of the year has all of its item's reminders
-    assert len(slots) == sum(len(plan.item(o.item_id).reminders) for o in occs) == 134
+    assert len(slots) == sum(len(plan.item(o.item_id).reminders) for o in occs) == 142
     for slot in slots:
         local = to_local(slot.at, zone(tz))
         assert local.time() == slot.rule.at, (slot.item.id, local)

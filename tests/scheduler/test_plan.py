@@ -52,6 +52,7 @@ def test_default_plan_contains_every_item_of_the_spec() -> None:
         ("dues", "dues", "all", "month"),
         ("talk_records", "talks", "group_leaders", "quarter"),
         ("admonition_records", "paperwork", "leading_cadres", "quarter"),
+        ("thought_reports", "thought_reports", "all", "quarter"),
         ("integrity_meeting", "meeting", "committee", "year"),
     }
     assert plan.country == "CN"

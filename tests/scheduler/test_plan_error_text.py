@@ -23,7 +23,7 @@ def _refusal(text: str) -> PlanError:
          "got '25:00'"),
         ({"kind": '"party"'},
          "item 'lecture', field 'kind': unknown value 'party' "
-         "(allowed: meeting, dues, talks, paperwork)"),
+         "(allowed: meeting, dues, talks, paperwork, thought_reports)"),
         ({"rhythm": '{ every = "month", day = 32 }'},
          "item 'lecture', field 'rhythm.day': must be between 1 and 31 or -1, got 32"),
         ({"rhythm": '{ every = "month", day = 1, month = 2 }'},

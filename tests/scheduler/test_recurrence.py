@@ -60,8 +60,8 @@ def test_theme_party_day_2020_03_27_starts_at_15_00_shanghai() -> None:
 
 def test_default_plan_2020_has_the_expected_number_of_occurrences() -> None:
     occs = occurrences(default_plan(), 2020, zone("Asia/Shanghai"))
-    # 4 monthly items, 3 quarterly, 6 lectures, 1 yearly.
-    assert len(occs) == 4 * 12 + 3 * 4 + 6 + 1
+    # 4 monthly items, 4 quarterly, 6 lectures, 1 yearly.
+    assert len(occs) == 4 * 12 + 4 * 4 + 6 + 1
 
 
 def test_last_day_of_quarter_is_the_quarters_last_calendar_day() -> None:
@@ -160,7 +160,7 @@ def test_every_item_yields_its_count_per_year_in_strict_order(
 def test_every_occurrence_starts_at_its_local_wall_time(year: int, tz_name: str) -> None:
     tz = zone(tz_name)
     occs = occurrences(default_plan(), year, tz)
-    assert len(occs) == 67
+    assert len(occs) == 71
     for occ in occs:
         local = to_local(occ.starts_at, tz)
         assert (local.date(), local.time()) == (occ.local_date, occ.local_time)
@@ -238,7 +238,11 @@ def test_occurrences_sort_by_start_then_plan_order() -> None:
     jan_24 = [o.item_id for o in occs if o.key == "2020-01-24"]
     assert jan_24 == ["dues", "theme_party_day"]  # 09:00 before 15:00
     mar_31 = [o.item_id for o in occs if o.key == "2020-03-31"]
-    assert mar_31 == ["talk_records", "admonition_records"]  # same instant: plan order
+    assert mar_31 == [
+        "talk_records",
+        "admonition_records",
+        "thought_reports",
+    ]  # same instant: plan order
 
 
 def test_occurrences_between_spans_years_and_is_half_open() -> None:
