@@ -130,4 +130,4 @@ def test_restore_is_for_sqlite_only(
     (workdir / "b.db").write_bytes(b"x")
     assert main(["restore", "b.db"]) == 1
     err = capsys.readouterr().err
-    assert "pg_dump" in err and "secretpw" not in err
+    assert "pg_restore" in err and "secretpw" not in err
