@@ -114,8 +114,6 @@ def preview_roster(
 
     Raises RosterError (every bad line with its number and reason) or Refused.
     """
-    if len(data) > MAX_FILE_BYTES:
-        raise Refused(UploadRefusal.TOO_LARGE)
     with db.read() as session:
         branch = secretary_branch(session, telegram_id)
     rows = read_roster(data, filename)
