@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from storage.models import Role
 
@@ -19,6 +20,9 @@ class Need(enum.Enum):
     COMMITTEE = "committee"
     SECRETARY = "secretary"
     ADMIN = "admin"  # no role grants it: only ADMIN_TELEGRAM_IDS (commands marked admin)
+    # A seat at a Party committee or general branch above branches (secretary or organisation
+    # member): the branches below it, read-only. No branch role grants it.
+    ORG = "org"
 
 
 # What each role may do, beyond what anyone may.
@@ -30,13 +34,25 @@ _GRANTS: dict[Role, frozenset[Need]] = {
 }
 
 
-def allowed(role: str | None, need: Need, *, member: bool = True) -> bool:
+def allowed(role: str | None, need: Need, *, member: bool = True, org: bool = False) -> bool:
     """Whether someone with `role` (None: not linked) may do what needs `need`; `member=False`:
-    a linked person who is not yet a Party member, who may do only what needs a PERSON."""
+    a linked person who is not yet a Party member, who may do only what needs a PERSON;
+    `org`: the person holds a seat above branches, the only thing that allows ORG."""
     if need is Need.ANYONE:
         return True
+    if need is Need.ORG:
+        return org
     if role is None:
         return False
     if need is Need.PERSON:
         return True
     return member and need in _GRANTS.get(Role(role), frozenset())
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A seat at a committee or general branch: the unit and the person holding it there."""
+
+    unit_id: int
+    person_id: int
+    role: str  # storage.models.OrgRole value

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.access import Seat
 from bot.i18n import Translator, translator
 from bot.menu import CommandInfo
 from bot.services.tap_views import TapViews
@@ -63,6 +64,14 @@ class Sender:
     is_admin: bool
     tr: Translator
     member: bool = True  # False: linked, but not yet a Party member (applicant ... candidate)
+    # Their seats above branches (committee, general branch); None: not looked up for this
+    # update (only strangers to every branch and ORG commands and buttons look them up).
+    seats: tuple[Seat, ...] | None = None
+
+    @property
+    def org(self) -> bool:
+        """Whether they hold a seat above branches (as far as looked up)."""
+        return bool(self.seats)
 
 
 class BranchContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -30,10 +30,15 @@ def commands_for(
     *,
     is_admin: bool = False,
     member: bool = True,
+    org: bool = False,
 ) -> list[CommandInfo]:
     """The commands someone with `role` may use (None: not linked; `member=False`: linked but
-    not yet a Party member)."""
-    return [c for c in commands if allowed(role, c.need, member=member) or (is_admin and c.admin)]
+    not yet a Party member; `org`: holding a seat above branches)."""
+    return [
+        c
+        for c in commands
+        if allowed(role, c.need, member=member, org=org) or (is_admin and c.admin)
+    ]
 
 
 def find_command(commands: Sequence[CommandInfo], name: str) -> CommandInfo | None:

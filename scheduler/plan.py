@@ -43,7 +43,11 @@ _RHYTHM_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 _TOP_KEYS = ("version", "name", "country", "items")
 _ITEM_KEYS = ("id", "kind", "audience", "title", "rhythm", "time", "duration_minutes",
-              "reminders", "agenda", "agendas")  # fmt: skip
+              "reminders", "agenda", "agendas", "required", "recorded_by",
+              "record_within_days")  # fmt: skip
+# Who is asked to record that a meeting was held (docs/oversight.md).
+RECORDERS = ("secretary", "committee", "group_leader")
+RECORD_WITHIN_DAYS = 3  # a meeting's record is due this many days after it ends
 _ITEM_REQUIRED = ("id", "kind", "audience", "title", "rhythm", "time")
 _REMINDER_KEYS = ("days_before", "days_after", "at", "only_pending")
 
@@ -121,6 +125,34 @@ class PlanItem:
     agendas: Mapping[str, Localized] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    # Meetings only: whether the committee above counts it (default: every meeting), who records
+    # that it was held (default: the group leaders for party group meetings, else the
+    # secretary), and within how many days of its end.
+    required: bool | None = None
+    recorded_by: str | None = None
+    record_within_days: int = RECORD_WITHIN_DAYS
+
+    @property
+    def is_recorded(self) -> bool:
+        """Whether each occurrence is recorded as held or not (every meeting-type item)."""
+        return BY_KIND[self.kind].is_event
+
+    @property
+    def is_required(self) -> bool:
+        """Whether cycle compliance counts this item (a meeting not marked `required = false`)."""
+        return self.is_recorded and self.required is not False
+
+    @property
+    def per_group(self) -> bool:
+        """Whether each party group holds (and records) its own meeting."""
+        return self.is_recorded and self.audience == "groups"
+
+    @property
+    def recorder(self) -> str:
+        """Who is asked to record it: one of RECORDERS."""
+        if self.recorded_by is not None:
+            return self.recorded_by
+        return "group_leader" if self.per_group else "secretary"
 
     def agenda_for(self, day: dt.date) -> Localized | None:
         """Return the agenda for the occurrence on `day`: by month, then quarter, then default."""
@@ -316,6 +348,20 @@ def _item(source: str, number: int, raw: object) -> PlanItem:
     reminders = DEFAULT_REMINDERS[kind]
     if "reminders" in table:
         reminders = _reminders(where, table["reminders"])
+    for key in ("required", "recorded_by", "record_within_days"):
+        if key in table and not BY_KIND[kind].is_event:
+            where.fail(key, N_("only meetings are recorded as held"))
+    required = table.get("required")
+    if required is not None and not isinstance(required, bool):
+        where.fail(
+            "required", N_("must be true or false, got {raw}"), quoted=("raw",), raw=required
+        )
+    recorded_by = table.get("recorded_by")
+    if recorded_by is not None:
+        recorded_by = where.choice(recorded_by, "recorded_by", RECORDERS)
+    within = where.integer(
+        table.get("record_within_days", RECORD_WITHIN_DAYS), "record_within_days", 0, 60
+    )
     return PlanItem(
         id=table["id"],
         kind=kind,
@@ -327,6 +373,9 @@ def _item(source: str, number: int, raw: object) -> PlanItem:
         reminders=reminders,
         agenda=where.text(table["agenda"], "agenda") if "agenda" in table else None,
         agendas=_agendas(where, table.get("agendas", {}), rhythm),
+        required=required,
+        recorded_by=recorded_by,
+        record_within_days=within,
     )
 
 

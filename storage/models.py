@@ -72,6 +72,64 @@ class DeliveryStatus(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class OrgLevel(enum.StrEnum):
+    """A Party organisation above branches: a committee (党委) or a general branch (总支)."""
+
+    COMMITTEE = "committee"
+    GENERAL_BRANCH = "general_branch"
+
+
+class OrgRole(enum.StrEnum):
+    """A seat at committee or general-branch level; both see every branch below the unit."""
+
+    SECRETARY = "secretary"
+    ORGANISATION = "organisation"  # 组织委员
+
+
+class OrgUnit(SQLModel, table=True):
+    """A Party committee (党委) or general branch (总支) with the branches below it.
+
+    A committee has no parent; a general branch's parent is its committee. A branch belongs to
+    one unit (`Branch.org_unit_id`), directly to a committee or through a general branch.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    level: str = Field(default=OrgLevel.COMMITTEE.value, max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    locale: str = Field(default="zh_CN", max_length=8)
+    # The committee's scorecard weights (TOML, docs/oversight.md); None: the defaults.
+    score_toml: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class OrgPerson(SQLModel, table=True):
+    """Someone with a seat at a committee or general branch; not necessarily a branch member.
+
+    One Telegram account may hold seats at several units (and be a branch member besides).
+    """
+
+    __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_org_person_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="orgunit.id", index=True)
+    name: str = Field(max_length=200)
+    role: str = Field(default=OrgRole.SECRETARY.value, max_length=16)
+    telegram_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, index=True)
+    )
+    locale: str | None = Field(default=None, max_length=8)
+    active: bool = Field(default=True)
+    linked_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    unreachable_reason: str | None = Field(default=None, max_length=200)
+    unreachable_since: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+
+
 class Branch(SQLModel, table=True):
     """A branch: its zone, language, group chat and (optionally) its own plan."""
 
@@ -91,6 +149,8 @@ class Branch(SQLModel, table=True):
     # The branch's first local day: nothing before it is owed, counted, listed or exported.
     # Set on the first import (that day, or `import --since DATE`); None reads as created_at.
     starts_on: dt.date | None = Field(default=None)
+    # The committee or general branch above the branch (None: not attached to one).
+    org_unit_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
 
 
 class PartyGroup(SQLModel, table=True):
@@ -137,10 +197,14 @@ class Member(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A one-time invite deep link; only the token's hash is stored."""
+    """A one-time invite deep link; only the token's hash is stored.
+
+    It links a roster member (`member_id`) or a committee-level seat (`org_person_id`).
+    """
 
     id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    org_person_id: int | None = Field(default=None, foreign_key="orgperson.id", index=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -327,3 +391,50 @@ class ThoughtReport(SQLModel, table=True):
     handed_in_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     amended_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     late: bool = Field(default=False)  # first handed in after the quarter's deadline
+
+
+class MeetingMinutes(SQLModel, table=True):
+    """The record that a meeting was held (or not): topic, host, recorder, decisions.
+
+    One per occurrence and scope: a party group meeting is recorded by each group on its own
+    (`scope` is the group's id), every other meeting once (`scope` 0). Who was present is not
+    copied here: it is the meeting's attendance (check-ins, leave, hand marks), read through
+    scheduler/records.py like every other view.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "scope", name="uq_minutes_scope"),
+        Index("ix_minutes_branch_recorded", "branch_id", "recorded_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    occurrence_id: int = Field(foreign_key="occurrence.id", index=True)
+    scope: int = Field(default=0)
+    group_id: int | None = Field(default=None, foreign_key="partygroup.id")
+    held: bool = Field(default=True)
+    # Why it was not held (held=False).
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    topic: str = Field(default="", sa_column=Column(Text, nullable=False))
+    host_id: int | None = Field(default=None, foreign_key="member.id")
+    recorder_id: int | None = Field(default=None, foreign_key="member.id")
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    recorded_by: int | None = Field(default=None, foreign_key="member.id")
+    recorded_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    amended_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    amended_by: int | None = Field(default=None, foreign_key="member.id")
+
+
+class MinutesAttachment(SQLModel, table=True):
+    """A photo or document kept with a meeting's record (the file stays with Telegram)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    minutes_id: int = Field(foreign_key="meetingminutes.id", index=True)
+    file_id: str = Field(max_length=256)
+    photo: bool = Field(default=False)  # a photo, else a document
+    # What it shows: "minutes" (会议记录), "sign_in" (签到表) or "other".
+    what: str = Field(default="minutes", max_length=16)
+    added_by: int | None = Field(default=None, foreign_key="member.id")
+    added_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -8,6 +8,7 @@ data). `requires` is the per-command/per-button role check.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -16,17 +17,18 @@ from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot.access import Need, allowed
+from bot.access import Need, Seat, allowed
 from bot.concurrency import off_the_loop
 from bot.context import BranchContext, Sender
 from bot.i18n import translator
 from bot.menu import find_command
 from bot.render.onboarding import invite_explanation
+from bot.services import org
 from bot.services.members import mark_reachable
 from scheduler.development.rules import PRE_MEMBER
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Branch, Member
+from storage.models import Branch, Member, OrgPerson, OrgUnit
 
 Handler = Callable[[Update, BranchContext], Coroutine[Any, Any, Any]]
 OPEN_TO_STRANGERS = frozenset({"start", "help", "privacy"})
@@ -39,7 +41,9 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
         return
     settings = context.services.settings
     is_admin = user.id in settings.admin_telegram_ids
-    member, branch = await off_the_loop(context.db, _member_and_branch, context.db, user.id)
+    member, branch, seated = await off_the_loop(
+        context.db, _member_and_branch, context.db, user.id
+    )
     if member is not None and branch is not None and member.active:
         context.sender = Sender(
             telegram_id=user.id,
@@ -55,6 +59,20 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
         if member.unreachable_reason is not None and _is_private_message(update):
             # They wrote to us, so they have (re)started the bot: reachable again.
             mark_reachable(context.db, telegram_id=user.id)
+    elif seated is not None:
+        # Not in any branch, but holding a seat above branches (committee, general branch).
+        person, unit, seats = seated
+        context.sender = Sender(
+            telegram_id=user.id,
+            member_id=None,
+            branch_id=None,
+            name=person.name,
+            role=None,
+            group_id=None,
+            is_admin=is_admin,
+            tr=translator(person.locale or unit.locale, unit.timezone),
+            seats=seats,
+        )
     else:
         tr = translator(
             user.language_code, settings.default_timezone, default_locale=settings.default_locale
@@ -68,22 +86,52 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
             group_id=None,
             is_admin=is_admin,
             tr=tr,
+            seats=(),
         )
     await _stop_early(update, context)
 
 
-def _member_and_branch(db: Database, telegram_id: int) -> tuple[Member | None, Branch | None]:
+Seated = tuple[OrgPerson, OrgUnit, tuple[Seat, ...]]
+
+
+def _member_and_branch(
+    db: Database, telegram_id: int
+) -> tuple[Member | None, Branch | None, Seated | None]:
+    """The member behind an account; for someone in no branch, their seats above branches."""
     with db.read() as session:
         member = repo.member_by_telegram_id(session, telegram_id=telegram_id)
         branch = repo.get_branch(session, member.branch_id) if member else None
-    return member, branch
+        if member is not None and member.active:
+            return member, branch, None
+        seats = org.seats_of(session, telegram_id=telegram_id)
+        if not seats:
+            return member, branch, None
+        person = session.get(OrgPerson, seats[0].person_id)
+        unit = session.get(OrgUnit, seats[0].unit_id)
+        assert person is not None and unit is not None
+        return member, branch, (person, unit, seats)
+
+
+async def with_seats(context: BranchContext) -> Sender:
+    """The sender with their seats above branches looked up (once per update)."""
+    sender = sender_of(context)
+    if sender.seats is None:
+        seats = await off_the_loop(context.db, _seats, context.db, sender.telegram_id)
+        sender = dataclasses.replace(sender, seats=seats)
+        context.sender = sender
+    return sender
+
+
+def _seats(db: Database, telegram_id: int) -> tuple[Seat, ...]:
+    with db.read() as session:
+        return org.seats_of(session, telegram_id=telegram_id)
 
 
 async def _stop_early(update: Update, context: BranchContext) -> None:
     """Answer and stop the updates no feature handler should see."""
     sender = context.sender
     assert sender is not None
-    stranger = sender.member_id is None and not sender.is_admin
+    stranger = sender.member_id is None and not sender.is_admin and not sender.org
     name = command_of(update, context.bot.username)
     info = find_command(context.services.commands, name) if name else None
     private = _is_private(update)
@@ -143,11 +191,17 @@ def requires(
         @functools.wraps(handler)
         async def guarded(update: Update, context: BranchContext) -> Any:
             sender = context.sender
+            if need is Need.ORG and sender is not None:
+                sender = await with_seats(context)
             role = sender.role if sender else None
             member = sender.member if sender else True
+            org_seat = sender is not None and sender.org
             admitted = admins and sender is not None and sender.is_admin
-            if not allowed(role, need, member=member) and not admitted:
-                await refuse(update, context, not_member=role is None, pre_member=not member)
+            if not allowed(role, need, member=member, org=org_seat) and not admitted:
+                await refuse(
+                    update, context, not_member=role is None and not org_seat,
+                    pre_member=not member,
+                )  # fmt: skip
                 return None
             if private_only and not _is_private(update):
                 await reply(update, context, private_hint(context))

@@ -287,7 +287,7 @@ def redeem_invite(db: Database, *, token: str, telegram_id: int, now: dt.datetim
 
 def _redeem(session: Session, digest: str, *, telegram_id: int, now: dt.datetime) -> LinkOutcome:
     invite = session.exec(select(Invite).where(Invite.token_hash == digest)).first()
-    member = session.get(Member, invite.member_id) if invite else None
+    member = session.get(Member, invite.member_id) if invite and invite.member_id else None
     if invite is None or member is None or not member.active:
         return LinkOutcome(LinkStatus.UNKNOWN)
     if invite.used_at is not None:
