@@ -223,6 +223,17 @@ def keyboard(state: MinutesState, tr: Translator) -> Keyboard:
     return []
 
 
+# The fields of a record, as a correction's confirmation names them.
+FIELD_LABELS = {
+    "held": N_("Held"),
+    "reason": N_("Reason not held"),
+    "topic": N_("Topic"),
+    "host_id": N_("Chaired by"),
+    "recorder_id": N_("Minutes by"),
+    "summary": N_("Summary of decisions"),
+}
+
+
 def saved_text(state: MinutesState, tr: Translator) -> str:
     """The confirmation once saved (or moved)."""
     _ = tr.gettext
@@ -232,7 +243,8 @@ def saved_text(state: MinutesState, tr: Translator) -> str:
             meeting=meeting, when=tr.when(state.new_starts_at)
         )
     if state.amending:
-        changed = ", ".join(state.changes) if state.changes else _("nothing")
+        labels = [_(FIELD_LABELS.get(name, name)) for name in state.changes]
+        changed = _sep(tr).join(labels) if labels else _("nothing")
         return _("{meeting}: record corrected (changed: {fields}).").format(
             meeting=meeting, fields=changed
         )

@@ -118,7 +118,9 @@ def findings(h: Harness, w: World) -> dict[tuple[str, str, int], Verdict]:
             start=branch_start(ctx.branch),
             now=now,
         )
-    return {(f.slot.item_id, f.slot.planned_on.isoformat(), f.slot.scope): f.verdict for f in found}
+    return {
+        (f.slot.item_id, f.slot.planned_on.isoformat(), f.slot.scope): f.verdict for f in found
+    }
 
 
 async def record_held(h: Harness, w: World, user: int = SEC, *, topic: str | None = None) -> None:
@@ -158,7 +160,7 @@ async def test_the_ask_goes_to_the_responsible_once_after_the_end(harness: Harne
     assert asks(h, CHEN, "Party group meeting") == []
     await sweep(h, dt.datetime(2026, 3, 12, 9, 5, tzinfo=UTC))  # it has ended
     await sweep(h, dt.datetime(2026, 3, 12, 9, 20, tzinfo=UTC))  # again: nothing twice
-    groups = {name: gid for name, gid in _groups(h, w).items()}
+    groups = _groups(h, w)
     for chat, group in ((CHEN, "Group 1"), (QIAN, "Group 2"), (SEC, "Group 3")):
         sent = asks(h, chat, "Party group meeting")
         assert len(sent) == 1, chat
@@ -325,7 +327,7 @@ async def test_correction_via_minutes_is_audited_and_keeps_recorded_at(harness: 
     await press(h, button("mc", svc.C_FILES_DONE, 0), ZHAO)
     assert "Files: 1" in screen(h, ZHAO)  # the file recorded before is kept
     await press(h, button("mc", svc.C_SAVE, 0), ZHAO)
-    assert "record corrected (changed: topic)" in screen(h, ZHAO)
+    assert "record corrected (changed: Topic)" in screen(h, ZHAO)
     with h.db.read() as s:
         row = s.exec(select(MeetingMinutes)).one()
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "minutes.amend")).one()
@@ -453,3 +455,79 @@ async def test_register_sheet_lists_held_and_not_held_with_inert_text(harness: H
             assert cell.data_type != "f", cell.coordinate
             if isinstance(cell.value, str) and cell.value[:1] in "=@":
                 assert cell.quotePrefix, cell.coordinate
+
+
+def _add_records(w: World, keys: list[tuple[str, str]]) -> None:
+    with w.db.transaction() as s:
+        for item, day in keys:
+            row = MeetingMinutes(
+                branch_id=w.branch_id,
+                occurrence_id=w.occ(item, day),
+                topic=f"topic {day}",
+                summary="s",
+                recorded_at=AFTER_MEETING,
+            )
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            s.add(MinutesAttachment(minutes_id=row.id, file_id="f", added_at=AFTER_MEETING))
+
+
+def test_the_register_reads_records_in_a_constant_number_of_queries(db: Any) -> None:
+    from bot.services.export import export_branch
+    from tests.bot.answers_fixtures import QueryCounter, seed
+
+    w = seed(db, locale="zh_CN")
+    counts = []
+    for keys in (
+        [("general_meeting", "2026-03-13")],
+        [
+            ("committee_meeting", "2026-03-03"),
+            ("committee_meeting", "2026-02-03"),
+            ("party_lecture", _first("party_lecture", db)),
+        ],
+    ):
+        _add_records(w, keys)
+        export_branch(db, branch_id=w.branch_id, now=AFTER_MEETING)  # the year's rows exist
+        with QueryCounter(db) as counter:
+            export = export_branch(db, branch_id=w.branch_id, now=AFTER_MEETING)
+        book = load_workbook(io.BytesIO(export.xlsx))
+        counts.append((counter.count, book["三会一课记录"].max_row))
+    assert counts[0][1] == 2 and counts[1][1] == 5  # header + 1, then header + 4
+    assert counts[0][0] == counts[1][0]
+
+
+def _first(item: str, db: Any) -> str:
+    """The planned day of the first 2026 occurrence of a default-plan item (Jan-Mar)."""
+    from scheduler.plan import default_plan
+    from scheduler.recurrence import item_dates
+
+    return min(item_dates(default_plan().item(item), 2026)).isoformat()
+
+
+async def test_the_ask_in_chinese_and_in_the_preview(harness: Harness) -> None:
+    from bot.preview import preview_report
+
+    h = harness
+    w = _seed(h)
+    with h.db.transaction() as s:
+        from storage.models import Branch
+
+        branch = s.get(Branch, w.branch_id)
+        assert branch is not None
+        branch.locale = "zh_CN"
+        s.add(branch)
+    report = preview_report(
+        h.db,
+        branch_name="一支部",
+        first=dt.date(2026, 3, 13),
+        last=dt.date(2026, 3, 16),
+        now=dt.datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    assert "ask to record 党员大会 [general_meeting]" in report
+    assert "2026-03-16 09:00" in report  # the follow-up on the last day of the window
+    await sweep(h, AFTER_MEETING)
+    sent = asks(h, SEC, "党员大会", "已结束，请记录")
+    assert len(sent) == 1
+    label = sent[0]["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert label == "📝 记录本次会议"
