@@ -126,9 +126,18 @@ def follow_up_at(ends_at: dt.datetime, within_days: int, branch: Branch) -> dt.d
 
 
 def all_asks(
-    session: Session, branches: Sequence[Branch], *, start: dt.datetime, end: dt.datetime
+    session: Session,
+    branches: Sequence[Branch],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    ended_after: dt.datetime | None = None,
 ) -> list[PlannedReminder]:
-    """Every ask and follow-up falling in [start, end) still owed as things are (4 queries)."""
+    """Every ask and follow-up falling in [start, end) still owed as things are (3 queries).
+
+    `ended_after`: only meetings that ended after it (default: early enough for every
+    follow-up falling in the window).
+    """
     plans: dict[int, Plan] = {}
     for b in branches:
         if b.id is None:
@@ -143,7 +152,7 @@ def all_asks(
         select(Occurrence).where(
             col(Occurrence.branch_id).in_(list(plans)),
             Occurrence.status == OccurrenceStatus.SCHEDULED.value,
-            col(Occurrence.ends_at) >= start - _LOOKBACK,
+            col(Occurrence.ends_at) >= (ended_after or start - _LOOKBACK),
             col(Occurrence.ends_at) < end,
         )
     ).all()
@@ -199,7 +208,9 @@ def minutes_asks(
     session: Session, branches: Sequence[Branch], *, now: dt.datetime, since: dt.datetime
 ) -> tuple[list[PlannedReminder], list[dt.datetime]]:
     """Asks due by `now` whose window had not closed by `since`, and the instants of later ones."""
-    planned = all_asks(session, branches, start=since - _LOOKBACK, end=now + _LOOKAHEAD)
+    # A window still open at `since` closes at most _LOOKBACK after its meeting ended.
+    early = since - _LOOKBACK
+    planned = all_asks(session, branches, start=early, end=now + _LOOKAHEAD, ended_after=early)
     due = [p for p in planned if p.at <= now and (p.expires_at is None or p.expires_at > since)]
     later = sorted({p.at for p in planned if p.at > now})
     return due, later

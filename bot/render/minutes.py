@@ -145,8 +145,8 @@ def _question(state: MinutesState, tr: Translator) -> str:
     if state.step == m.SUMMARY:
         if state.summary:
             return _(
-                "Send a summary of the decisions (up to {n} characters). "
-                "Recorded before:\n{summary}"
+                "Send a summary of the decisions (up to {n} characters), or keep the one "
+                "recorded before:\n{summary}"
             ).format(n=m.MAX_SUMMARY, summary=state.summary)
         return _("Send a summary of the decisions (up to {n} characters).").format(n=m.MAX_SUMMARY)
     if state.step == m.FILES:
@@ -213,6 +213,8 @@ def keyboard(state: MinutesState, tr: Translator) -> Keyboard:
         code = m.C_HOST if state.step == m.HOST else m.C_RECORDER
         pairs = [(name[:30], button("mc", code, member_id)) for member_id, name in state.people]
         return [pairs[i : i + 3] for i in range(0, len(pairs), 3)]
+    if state.step == m.SUMMARY and state.summary:
+        return [[(_("Keep the summary"), button("mc", m.C_KEEP_SUMMARY, 0))]]
     if state.step == m.FILES:
         return [[(_("Done"), button("mc", m.C_FILES_DONE, 0))]]
     if state.step == m.REVIEW:

@@ -67,10 +67,11 @@ TOPIC, HOST, RECORDER, SUMMARY, FILES, REVIEW = (
 C_HELD, C_NOT_HELD, C_POSTPONE, C_CANCELLED = 1, 2, 3, 4
 C_KEEP_TOPIC, C_HOST, C_RECORDER, C_FILES_DONE, C_SAVE = 5, 6, 7, 8, 9
 C_ATTENDANCE = 10  # open the hand-mark roster of /attendance beside the review
+C_KEEP_SUMMARY = 11  # a correction keeps the summary recorded before
 _CHOICE_STEP = {
     C_HELD: HELD, C_NOT_HELD: HELD, C_POSTPONE: NOT_HELD, C_CANCELLED: NOT_HELD,
     C_KEEP_TOPIC: TOPIC, C_HOST: HOST, C_RECORDER: RECORDER, C_FILES_DONE: FILES,
-    C_SAVE: REVIEW, C_ATTENDANCE: REVIEW,
+    C_SAVE: REVIEW, C_ATTENDANCE: REVIEW, C_KEEP_SUMMARY: SUMMARY,
 }  # fmt: skip
 MAX_TOPIC = 500
 MAX_SUMMARY = 3000
@@ -428,6 +429,10 @@ def choose(
                 return _advance(session, t, flow, SUMMARY, recorder=value)
             case 8:  # C_FILES_DONE
                 return _advance(session, t, flow, REVIEW)
+            case 11:  # C_KEEP_SUMMARY
+                if not flow.data.get("summary"):
+                    return _state(session, t, flow, refusal=Refusal.BAD_INPUT)
+                return _advance(session, t, flow, FILES)
             case 10:  # C_ATTENDANCE: only who may mark by hand (the hand marks are audited)
                 if t.member.role not in (Role.SECRETARY.value, Role.COMMITTEE.value):
                     return _state(session, t, flow, refusal=Refusal.NOT_ALLOWED)

@@ -183,6 +183,23 @@ async def test_a_cancelled_meeting_is_not_asked(harness: Harness) -> None:
     assert count(h.db, Delivery, occurrence_id=w.meeting, kind="nudge") == 0
 
 
+async def test_nothing_is_asked_before_the_branch_start(harness: Harness) -> None:
+    from storage.models import Branch
+
+    h = harness
+    w = _seed(h)
+    with h.db.transaction() as s:
+        branch = s.get(Branch, w.branch_id)
+        assert branch is not None
+        branch.starts_on = dt.date(2026, 3, 13)
+        s.add(branch)
+    await sweep(h, dt.datetime(2026, 3, 12, 9, 5, tzinfo=UTC))
+    assert asks(h, CHEN, "Party group meeting") == []
+    assert asks(h, SEC, "Party group meeting") == []
+    await sweep(h, AFTER_MEETING)  # the first meeting on or after the start is asked
+    assert len(asks(h, SEC, "General members' meeting")) == 1
+
+
 def _groups(h: Harness, w: World) -> dict[str, int]:
     with h.db.read() as s:
         _members, groups = members_and_groups(s, w.branch_id)
@@ -272,6 +289,59 @@ async def test_a_group_meeting_offers_only_cancelled(harness: Harness) -> None:
     assert answer.get("show_alert") and "not available" in answer["text"]
 
 
+async def test_a_group_leader_records_their_groups_meeting(harness: Harness) -> None:
+    h = harness
+    w = _seed(h)
+    h.clock.set(AFTER_MEETING)
+    group = _groups(h, w)["Group 1"]
+    occ = w.occ("group_meeting", "2026-03-12")
+    await h.feed(updates.callback_query(button("mr", occ, group), user_id=CHEN))
+    assert "Party group meeting" in screen(h, CHEN) and "Group 1" in screen(h, CHEN)
+    await press(h, button("mc", svc.C_HELD, 0), CHEN)
+    await press(h, button("mc", svc.C_KEEP_TOPIC, 0), CHEN)
+    await press(h, button("mc", svc.C_HOST, w.ids["Leader Chen"]), CHEN)
+    await press(h, button("mc", svc.C_RECORDER, w.ids["Member Li"]), CHEN)
+    await say(h, CHEN, "Studied the Constitution.")
+    await press(h, button("mc", svc.C_FILES_DONE, 0), CHEN)
+    review = screen(h, CHEN)
+    # Only the group's members, by the shared rule (nobody checked in: absent).
+    assert "Absent (4): Committee Zhao, Leader Chen, Member Li, Secretary Wang" in review
+    assert "Member Sun" not in review
+    assert button("mc", svc.C_ATTENDANCE, 0) not in buttons(h, CHEN)  # no hand marks
+    await press(h, button("mc", svc.C_SAVE, 0), CHEN)
+    with h.db.read() as s:
+        row = s.exec(select(MeetingMinutes)).one()
+    assert (row.scope, row.group_id, row.recorder_id) == (group, group, w.ids["Member Li"])
+    verdicts = findings(h, w)
+    assert verdicts[("group_meeting", "2026-03-12", group)] is Verdict.ON_TIME
+    group2 = _groups(h, w)["Group 2"]
+    assert verdicts[("group_meeting", "2026-03-12", group2)] is Verdict.AWAITING_RECORD
+
+
+async def test_correct_attendance_opens_the_hand_mark_roster(harness: Harness) -> None:
+    h = harness
+    w = _seed(h)
+    h.clock.set(AFTER_MEETING)
+    await h.feed(updates.callback_query(button("mr", w.meeting, 0), user_id=SEC))
+    await press(h, button("mc", svc.C_HELD, 0), SEC)
+    await press(h, button("mc", svc.C_KEEP_TOPIC, 0), SEC)
+    await press(h, button("mc", svc.C_HOST, w.ids["Secretary Wang"]), SEC)
+    await press(h, button("mc", svc.C_RECORDER, w.ids["Secretary Wang"]), SEC)
+    await say(h, SEC, "Decided.")
+    await press(h, button("mc", svc.C_FILES_DONE, 0), SEC)
+    review = h.api.last_message(SEC)
+    assert review is not None and "Present (0)" in str(review["text"])
+    await press(h, button("mc", svc.C_ATTENDANCE, 0), SEC)
+    roster = h.api.last_message(SEC)
+    assert roster is not None and roster["message_id"] != review["message_id"]
+    marks = [b for b in buttons(h, SEC) if b.startswith("mk1:")]
+    assert marks  # the existing /attendance hand-mark buttons
+    # The review stays, with its Save button.
+    assert button("mc", svc.C_SAVE, 0) in [
+        b["callback_data"] for row in review["reply_markup"]["inline_keyboard"] for b in row
+    ]
+
+
 # ---------------------------------------------------------------------------- follow-up
 
 
@@ -323,7 +393,8 @@ async def test_correction_via_minutes_is_audited_and_keeps_recorded_at(harness: 
     await say(h, ZHAO, "Delegates elected; the study plan approved.")
     await press(h, button("mc", svc.C_HOST, w.ids["Secretary Wang"]), ZHAO)
     await press(h, button("mc", svc.C_RECORDER, w.ids["Committee Zhao"]), ZHAO)
-    await say(h, ZHAO, "Elected the delegates; approved the study plan.")
+    assert "keep the one recorded before" in screen(h, ZHAO)
+    await press(h, button("mc", svc.C_KEEP_SUMMARY, 0), ZHAO)
     await press(h, button("mc", svc.C_FILES_DONE, 0), ZHAO)
     assert "Files: 1" in screen(h, ZHAO)  # the file recorded before is kept
     await press(h, button("mc", svc.C_SAVE, 0), ZHAO)
