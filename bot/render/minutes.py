@@ -115,6 +115,8 @@ def _question(state: MinutesState, tr: Translator) -> str:
     if state.step == m.HELD:
         return _("Was the meeting held?")
     if state.step == m.NOT_HELD:
+        if state.amending and not state.per_group:
+            return _("A recorded meeting is corrected, not moved: record it as cancelled.")
         if state.per_group:
             return _(
                 "A party group meeting is shared by every group, so it cannot be moved from "
@@ -204,7 +206,7 @@ def keyboard(state: MinutesState, tr: Translator) -> Keyboard:
         ]
     if state.step == m.NOT_HELD:
         cancelled = (_("Cancelled"), button("mc", m.C_CANCELLED, 0))
-        if state.per_group:
+        if state.per_group or state.amending:
             return [[cancelled]]
         return [[(_("Postponed"), button("mc", m.C_POSTPONE, 0)), cancelled]]
     if state.step == m.TOPIC and (state.topic or state.agenda is not None):

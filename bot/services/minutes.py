@@ -409,8 +409,9 @@ def choose(
                 return _advance(session, t, flow, TOPIC)
             case 2:  # C_NOT_HELD
                 return _advance(session, t, flow, NOT_HELD)
-            case 3:  # C_POSTPONE: a group meeting's occurrence is every group's
-                if t.item.per_group:
+            case 3:  # C_POSTPONE: a group meeting's occurrence is every group's, and a
+                # meeting already recorded is corrected, not moved
+                if t.item.per_group or flow.data.get("minutes_id"):
                     return _state(session, t, flow, refusal=Refusal.NOT_ALLOWED)
                 return _advance(session, t, flow, WHEN)
             case 4:  # C_CANCELLED

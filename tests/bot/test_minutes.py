@@ -94,6 +94,12 @@ def photo(user_id: int, file_id: str = "large-id") -> dict[str, Any]:
     return {"update_id": updates.next_update_id(), "message": message}
 
 
+def document(user_id: int) -> dict[str, Any]:
+    message = updates.message_dict(None, user_id=user_id)
+    message["document"] = {"file_id": "doc-id", "file_unique_id": "d1", "file_name": "sign.pdf"}
+    return {"update_id": updates.next_update_id(), "message": message}
+
+
 async def say(h: Harness, user: int, text: str) -> str:
     await h.feed(updates.message(text, user_id=user))
     return h.last_reply(user)
@@ -144,6 +150,8 @@ async def record_held(h: Harness, w: World, user: int = SEC, *, topic: str | Non
     await say(h, user, "Elected the delegates; approved the study plan.")
     await h.feed(photo(user))
     assert "Received (1)" in h.last_reply(user)
+    await h.feed(document(user))  # the second file: the sign-in sheet
+    assert "Received (2)" in h.last_reply(user)
     await press(h, button("mc", svc.C_FILES_DONE, 0), user)
     review = screen(h, user)
     assert "Please check, then Save." in review and "Present (0)" in review
@@ -225,11 +233,16 @@ async def test_recording_a_held_meeting_in_a_few_taps(harness: Harness) -> None:
     assert (row.host_id, row.recorder_id) == (w.ids["Secretary Wang"], w.ids["Committee Zhao"])
     assert row.summary == "Elected the delegates; approved the study plan."
     assert (row.recorded_by, row.recorded_at) == (w.ids["Secretary Wang"], AFTER_MEETING)
-    assert [(f.file_id, f.photo, f.what) for f in files] == [("large-id", True, "minutes")]
+    assert [(f.file_id, f.photo, f.what) for f in files] == [
+        ("large-id", True, "minutes"),
+        ("doc-id", False, "sign_in"),
+    ]
     assert audit.actor_id == w.ids["Secretary Wang"]
     assert json.loads(audit.detail)["occurrence"] == w.meeting
     assert count(h.db, Conversation) == 0
     assert findings(h, w)[("general_meeting", "2026-03-13", 0)] is Verdict.ON_TIME
+    await sweep(h, dt.datetime(2026, 3, 16, 1, 0, tzinfo=UTC))  # recorded: no follow-up
+    assert asks(h, SEC, "General members' meeting", "is due today") == []
 
 
 async def test_not_held_cancelled_needs_a_reason(harness: Harness) -> None:
@@ -396,7 +409,7 @@ async def test_correction_via_minutes_is_audited_and_keeps_recorded_at(harness: 
     assert "keep the one recorded before" in screen(h, ZHAO)
     await press(h, button("mc", svc.C_KEEP_SUMMARY, 0), ZHAO)
     await press(h, button("mc", svc.C_FILES_DONE, 0), ZHAO)
-    assert "Files: 1" in screen(h, ZHAO)  # the file recorded before is kept
+    assert "Files: 2" in screen(h, ZHAO)  # the files recorded before are kept
     await press(h, button("mc", svc.C_SAVE, 0), ZHAO)
     assert "record corrected (changed: Topic)" in screen(h, ZHAO)
     with h.db.read() as s:
@@ -408,6 +421,26 @@ async def test_correction_via_minutes_is_audited_and_keeps_recorded_at(harness: 
     old, new = json.loads(audit.detail)["changes"]["topic"]
     assert new == "Delegates elected; the study plan approved." and old != new
     assert findings(h, w)[("general_meeting", "2026-03-13", 0)] is Verdict.ON_TIME
+
+
+async def test_a_recorded_meeting_is_corrected_not_moved(harness: Harness) -> None:
+    h = harness
+    w = _seed(h)
+    h.clock.set(AFTER_MEETING)
+    await record_held(h, w)
+    await h.feed(updates.callback_query(button("mr", w.meeting, 0), user_id=SEC))
+    await press(h, button("mc", svc.C_NOT_HELD, 0), SEC)
+    assert "corrected, not moved" in screen(h, SEC)
+    assert buttons(h, SEC) == [button("mc", svc.C_CANCELLED, 0)]
+    answer = await press(h, button("mc", svc.C_POSTPONE, 0), SEC)
+    assert "not available" in answer["text"]
+    await press(h, button("mc", svc.C_CANCELLED, 0), SEC)
+    assert "record corrected" in await say(h, SEC, "It was not quorate after all.")
+    with h.db.read() as s:
+        row = s.exec(select(MeetingMinutes)).one()
+        occ = s.get(Occurrence, w.meeting)
+    assert (row.held, row.reason, row.topic) == (False, "It was not quorate after all.", "")
+    assert occ is not None and occ.starts_at == dt.datetime(2026, 3, 13, 7, 0, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------- safety
@@ -518,7 +551,7 @@ async def test_register_sheet_lists_held_and_not_held_with_inert_text(harness: H
     assert not_held[1] == "Branch committee meeting" and not_held[3] == "no"
     assert held[1] == "General members' meeting" and held[3] == "yes"
     assert held[6:8] == ["Secretary Wang", "Committee Zhao"]
-    assert held[12] == 1 and held[13] == dt.datetime(2026, 3, 13, 17, 30)
+    assert held[12] == 2 and held[13] == dt.datetime(2026, 3, 13, 17, 30)
     assert held[5] == '=HYPERLINK("x") <b>bold</b>'  # shown as typed, never a formula
     assert not_held[4] == "@SUM(1) the secretary was ill"
     for ws_row in sheet.iter_rows(min_row=2):
