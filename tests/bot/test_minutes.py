@@ -208,6 +208,33 @@ async def test_nothing_is_asked_before_the_branch_start(harness: Harness) -> Non
     assert len(asks(h, SEC, "General members' meeting")) == 1
 
 
+async def test_an_ask_recorded_before_it_could_be_sent_is_dropped(harness: Harness) -> None:
+    """Planned (in the ledger, pending) but recorded before the sender claimed it."""
+    from scheduler import ledger
+    from scheduler.dispatch import _new_row
+    from scheduler.minutes import minutes_asks
+    from storage.models import Branch
+
+    h = harness
+    w = _seed(h)
+    with h.db.transaction() as s:
+        branch = s.get(Branch, w.branch_id)
+        assert branch is not None
+        due, _later = minutes_asks(s, [branch], now=AFTER_MEETING, since=AFTER_MEETING)
+        planned = [p for p in due if p.occurrence_id == w.meeting]
+        assert [p.chat_id for p in planned] == [SEC]
+        ledger.insert_rows(s, [_new_row(p, "pending") for p in planned])
+    h.clock.set(AFTER_MEETING)
+    await record_held(h, w)
+    await sweep(h, AFTER_MEETING + dt.timedelta(minutes=5))
+    assert asks(h, SEC, "General members' meeting") == []
+    with h.db.read() as s:
+        row = s.exec(
+            select(Delivery).where(Delivery.occurrence_id == w.meeting, Delivery.kind == "nudge")
+        ).one()
+    assert (row.status, row.error) == ("skipped", "the meeting was recorded meanwhile")
+
+
 def _groups(h: Harness, w: World) -> dict[str, int]:
     with h.db.read() as s:
         _members, groups = members_and_groups(s, w.branch_id)
