@@ -22,6 +22,7 @@ never plans a second row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from storage.models import (
     MemberStatus,
     Occurrence,
     OccurrenceStatus,
+    PartyGroup,
     Role,
 )
 
@@ -133,7 +135,7 @@ def all_asks(
     end: dt.datetime,
     ended_after: dt.datetime | None = None,
 ) -> list[PlannedReminder]:
-    """Every ask and follow-up falling in [start, end) still owed as things are (3 queries).
+    """Every ask and follow-up falling in [start, end) still owed as things are (4 queries).
 
     `ended_after`: only meetings that ended after it (default: early enough for every
     follow-up falling in the window).
@@ -175,6 +177,10 @@ def all_asks(
         )
     ).all():
         people[m.branch_id].append(person(m))
+    group_names = {
+        g.id: g.name
+        for g in session.exec(select(PartyGroup).where(col(PartyGroup.branch_id).in_(list(plans))))
+    }
     by_id = {b.id: b for b in branches if b.id is not None}
     found: list[PlannedReminder] = []
     for occ in occs:
@@ -200,7 +206,12 @@ def all_asks(
                 for who in responsible(item, scope, everyone):
                     if who.telegram_id is None or not who.reachable:
                         continue
-                    found.append(_ask(occ, item, scope, phase, at, deadline, who))
+                    ask = _ask(occ, item, scope, phase, at, deadline, who)
+                    if scope:  # which party group's meeting (a secretary may get several)
+                        ask = dataclasses.replace(
+                            ask, payload={**(ask.payload or {}), "group": group_names.get(scope)}
+                        )
+                    found.append(ask)
     return found
 
 

@@ -65,6 +65,8 @@ def ask_text(payload: Mapping[str, Any], tr: Translator) -> str:
         head = _("Reminder: the record of {title} ({when}) is due today.")
     else:
         head = _("{title} ({when}) has ended. Please record it: was it held?")
+    if payload.get("group"):
+        title = f"{title} — {payload['group']}"
     lines = [head.format(title=title, when=tr.when(starts_at))]
     lines.append(
         _("Record it by {day}: tap below. After that it is listed as not recorded.").format(

@@ -175,6 +175,7 @@ async def test_the_ask_goes_to_the_responsible_once_after_the_end(harness: Harne
         data = [b["callback_data"] for row in sent[0]["reply_markup"]["inline_keyboard"]
                 for b in row]  # fmt: skip
         assert data == [button("mr", w.occ("group_meeting", "2026-03-12"), groups[group])]
+        assert f"Party group meeting — {group} (" in sent[0]["text"]
     for chat in (ZHAO, LI, SUN, WU):  # not responsible for a party group meeting
         assert asks(h, chat, "Party group meeting") == []
     with h.db.read() as s:
