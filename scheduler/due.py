@@ -322,6 +322,46 @@ def digest_recipients(members: Iterable[MemberFacts]) -> list[MemberFacts]:
     return [m for m in members if m.role in LEADERSHIP and m.can_be_messaged]
 
 
+def oversight_key(unit_id: int, week: tuple[int, int], person_id: int) -> str:
+    """The ledger key of one seat holder's weekly digest of a unit for an ISO (year, week)."""
+    return f"o:{unit_id}:{week[0]}-W{week[1]:02d}:p{person_id}"
+
+
+@dataclass(frozen=True)
+class SeatFacts:
+    """A linked, reachable seat holder at a committee or general branch, and its unit."""
+
+    person_id: int
+    unit_id: int
+    timezone: str  # the unit's
+    created_at: dt.datetime  # the unit's: no digest for a week before it existed
+    telegram_id: int
+    # The ledger row's branch (its column is NOT NULL): the first branch below the unit. The
+    # row is the seat holder's, not the branch's; `payload` names the person and the unit.
+    branch_id: int
+
+
+def planned_oversight(seats: Iterable[SeatFacts], at: dt.datetime) -> list[PlannedReminder]:
+    """The committee digests of the ISO week containing `at` (local to each unit), one per seat
+    holder, at the same Monday 08:00 as the branch digest. Never stale, like the branch's."""
+    planned: list[PlannedReminder] = []
+    for seat in seats:
+        week, monday = digest_week(at, seat.timezone)
+        if monday > at or monday < seat.created_at:
+            continue
+        planned.append(
+            PlannedReminder(
+                key=oversight_key(seat.unit_id, week, seat.person_id),
+                kind=Kind.OVERSIGHT.value,
+                branch_id=seat.branch_id,
+                chat_id=seat.telegram_id,
+                at=monday,
+                payload={"person": seat.person_id, "unit": seat.unit_id},
+            )
+        )
+    return planned
+
+
 def planned_digests(
     branch: BranchFacts, members: Iterable[MemberFacts], at: dt.datetime
 ) -> list[PlannedReminder]:

@@ -21,6 +21,7 @@ class Kind(enum.StrEnum):
     DIGEST = "digest"
     CHANGE = "change"
     NUDGE = "nudge"
+    OVERSIGHT = "oversight"  # a committee's weekly digest to one seat holder
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,23 @@ import pytz
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from bot.access import Seat
+from bot.services import org
 from scheduler.audience import in_audience
-from scheduler.compliance import BASELINE_ITEMS, Finding, branch_compliance, tally
+from scheduler.compliance import (
+    BASELINE_ITEMS,
+    Finding,
+    Span,
+    Tally,
+    branch_compliance,
+    period,
+    tally,
+)
 from scheduler.development.reminders import Person, load_people
 from scheduler.development.rules import PRE_MEMBER
 from scheduler.handins import HandIn, book_of, handin_items, load_handins, status_history
 from scheduler.kinds import ItemKind, quarter_of
-from scheduler.plan import Plan, PlanItem, branch_plan, default_plan
+from scheduler.plan import Localized, Plan, PlanItem, branch_plan, default_plan
 from scheduler.records import (
     branch_start,
     check_in_closes,
@@ -47,7 +57,9 @@ from scheduler.scorecard import (
     ScoreConfigError,
     parse_score_config,
     score,
+    worst_first,
 )
+from storage.db import Database
 from storage.models import (
     Attendance,
     Branch,
@@ -366,7 +378,8 @@ def _dues(
     data: OversightData, bd: BranchData, first: dt.date, last: dt.date, now: dt.datetime
 ) -> Rate:
     """Member-months due in the period (since each member's start) paid on time: declared
-    before the end of that local month. Members with no approved amount are exempt."""
+    before the end of that local month. Members with no approved amount are exempt; a month
+    not over yet counts once it is paid (unpaid, it is not late yet)."""
     done = due = 0
     years = list(range(first.year, last.year + 1))
     for m in bd.members:
@@ -380,11 +393,12 @@ def _dues(
             year, month = d.month
             if not first <= dt.date(year, month, 1) <= last:
                 continue
-            due += 1
             declared = own.get(d.month)
             end = local_to_utc(_month_end(year, month) + dt.timedelta(days=1), dt.time(0), bd.tz)
-            if declared is not None and declared < end:
-                done += 1
+            if declared is None and now < end:
+                continue  # the month is not over: not late yet
+            due += 1
+            done += declared is not None and declared < end
     return Rate(done, due)
 
 
@@ -437,4 +451,154 @@ def _development_missed(bd: BranchData, now: dt.datetime) -> int:
         for p in bd.pipeline
         for d in p.deadlines
         if d.overdue_from is not None and d.overdue_from <= today
+    )
+
+
+# --------------------------------------------------------------------------- views
+
+
+class NotVisible(LookupError):
+    """A branch the person's seats do not see (or that does not exist)."""
+
+
+@dataclass(frozen=True)
+class ComplianceView:
+    """One branch's required meetings in a period, for /compliance."""
+
+    branch_id: int
+    branch_name: str
+    span: Span
+    first: dt.date
+    last: dt.date
+    findings: tuple[Finding, ...]
+    titles: Mapping[str, Localized]  # plan item id -> its title
+    groups: Mapping[int, str]  # party group id -> name
+
+    @property
+    def tally(self) -> Tally:
+        """How the findings add up."""
+        return tally(self.findings)
+
+
+@dataclass(frozen=True)
+class BranchesView:
+    """Scorecards of the branches a person sees (worst first), for /branches and the digest."""
+
+    span: Span
+    first: dt.date
+    last: dt.date
+    cards: tuple[BranchCard, ...]
+    titles: Mapping[str, Localized]
+    groups: Mapping[int, str]
+    unit_name: str = ""
+
+
+def _titles(plans: Iterable[Plan]) -> dict[str, Localized]:
+    found = {item.id: item.title for item in baseline_items()}
+    for plan in plans:
+        found.update({item.id: item.title for item in plan.items})
+    return found
+
+
+def _group_names(data: OversightData) -> dict[int, str]:
+    return {gid: g.name for bd in data.branches.values() for gid, g in bd.groups.items()}
+
+
+def compliance_view(
+    db: Database, *, branch_id: int, span: Span, now: dt.datetime
+) -> ComplianceView:
+    """The branch's required meetings of the month, quarter or year containing today (local)."""
+    with db.read() as session:
+        branch = session.get(Branch, branch_id)
+        if branch is None:
+            raise NotVisible(branch_id)
+        first, last = period(span, to_local(now, zone(branch.timezone)).date())
+        data = load_oversight(session, [branch_id], first=first, last=last)
+    bd = data.branches[branch_id]
+    findings = meeting_findings(bd, first=first, last=last, now=now)
+    return ComplianceView(
+        branch_id=branch_id,
+        branch_name=branch.name,
+        span=span,
+        first=first,
+        last=last,
+        findings=tuple(findings),
+        titles=_titles([bd.plan]),
+        groups=_group_names(data),
+    )
+
+
+def visible(session: Session, seats: Sequence[Seat]) -> frozenset[int]:
+    """The branches these seats see (the one rule, bot/services/org.py)."""
+    return org.visible_branch_ids(session, seats)
+
+
+def branches_view(
+    db: Database, *, seats: Sequence[Seat], span: Span, now: dt.datetime
+) -> BranchesView:
+    """The scorecards of every branch the seats see, for the period containing today (in the
+    first seat's unit's zone), worst first. A constant number of statements."""
+    with db.read() as session:
+        return branches_in(session, seats=seats, span=span, now=now)
+
+
+def branches_in(
+    session: Session, *, seats: Sequence[Seat], span: Span, now: dt.datetime
+) -> BranchesView:
+    """`branches_view` inside an open session."""
+    ids = visible(session, seats)
+    unit = session.get(OrgUnit, seats[0].unit_id) if seats else None
+    tz = zone(unit.timezone if unit is not None else "Asia/Shanghai")
+    first, last = period(span, to_local(now, tz).date())
+    data = load_oversight(session, ids, first=first, last=last)
+    cards = branch_cards(data, first=first, last=last, now=now)
+    return BranchesView(
+        span=span,
+        first=first,
+        last=last,
+        cards=tuple(worst_first(cards)),
+        titles=_titles(bd.plan for bd in data.branches.values()),
+        groups=_group_names(data),
+        unit_name=unit.name if unit is not None else "",
+    )
+
+
+def check_visible(db: Database, *, seats: Sequence[Seat], branch_id: int) -> str:
+    """The branch's name; NotVisible unless one of the seats sees it (a forged button for a
+    branch outside the person's subtree is refused here)."""
+    with db.read() as session:
+        branch = session.get(Branch, branch_id)
+        if branch is None or branch_id not in visible(session, seats):
+            raise NotVisible(branch_id)
+        return branch.name
+
+
+def digest_period(today: dt.date) -> tuple[dt.date, dt.date]:
+    """What a committee's weekly digest covers: last month and this month so far (a month's
+    meetings are judged once their records are due, so last month's gaps show in its first
+    weeks and this month's as they happen)."""
+    previous = today.replace(day=1) - dt.timedelta(days=1)
+    return previous.replace(day=1), _month_end(today.year, today.month)
+
+
+def unit_digest(session: Session, *, unit_id: int, now: dt.datetime) -> BranchesView | None:
+    """A unit's weekly digest: the scorecards of every branch below it over `digest_period`,
+    worst first (None: the unit is gone or has no branch)."""
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None or unit.id is None:
+        return None
+    ids = [b.id for b in org.branches_below(session, [unit.id]) if b.id is not None]
+    if not ids:
+        return None
+    first, last = digest_period(to_local(now, zone(unit.timezone)).date())
+    data = load_oversight(session, ids, first=first, last=last)
+    cards = branch_cards(data, first=first, last=last, now=now)
+    return BranchesView(
+        span=Span.MONTH,
+        first=first,
+        last=last,
+        cards=tuple(worst_first(cards)),
+        titles=_titles(bd.plan for bd in data.branches.values()),
+        groups=_group_names(data),
+        unit_name=unit.name,
     )
