@@ -39,7 +39,9 @@ def committee(db: Database, *, now: dt.datetime) -> dict[str, int]:
     general = add_unit(db, "General Branch", level=OrgLevel.GENERAL_BRANCH, parent=top)
     ids = {"committee": top, "general": general}
     ids["seat"] = add_seat(db, top, "Committee Secretary Hu", COMMITTEE_SECRETARY)
-    ids["general seat"] = add_seat(db, general, "General Secretary Ma", GENERAL_SECRETARY)
+    ids["general seat"] = add_seat(
+        db, general, "General Secretary Ma", GENERAL_SECRETARY, locale="zh_CN"
+    )
     with db.transaction() as s:
         for name, unit, secretary in (
             ("Branch One", top, ONE),
@@ -216,9 +218,14 @@ async def test_the_weekly_digest_tells_each_seat_holder_which_branches_are_behin
         "— reason: the secretary was in hospital\n"
     ) in text
     assert "✅ Fine: Branch One\n" in text
-    # The general branch's seat sees its own branch only.
+    # The general branch's seat sees its own branch only, in their language.
     [text] = digests_to(h, GENERAL_SECRETARY)
-    assert "Branch Two" in text and "Branch One" not in text and "Branch Three" not in text
+    assert text.splitlines()[0] == "📊 General Branch：本周各支部情况（2026-03 – 2026-04）"
+    assert (
+        "🔻 Branch Two (56.7/100): 支委会 2026-03 未召开 — 事由：the secretary was in hospital"
+        in text
+    )
+    assert "Branch One" not in text and "Branch Three" not in text
     with h.db.read() as s:
         keys = sorted(
             d.key for d in s.exec(select(Delivery).where(Delivery.kind == "oversight")).all()
