@@ -73,8 +73,12 @@ def _wall_clock(tz: pytz.BaseTzInfo) -> dt.tzinfo:
     return _rules(tz.zone) if tz.zone else tz
 
 
+@functools.lru_cache(maxsize=4096)
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    """Return the n-th `weekday` (0=Monday) of the month; n=-1 is the last one."""
+    """Return the n-th `weekday` (0=Monday) of the month; n=-1 is the last one.
+
+    Cached (pure, and a date is immutable): a committee's view of 200 branches asks the same
+    few days thousands of times."""
     days = [
         d
         for d in calendar.Calendar().itermonthdates(year, month)

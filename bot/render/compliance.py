@@ -42,6 +42,26 @@ SPANS: Mapping[Span, str] = {
 }
 
 
+def zh(tr: Translator) -> bool:
+    """Whether the reader reads Chinese (full-width punctuation)."""
+    return tr.locale_name == "zh_CN"
+
+
+def colon(tr: Translator) -> str:
+    """ "：" or ": "."""
+    return "：" if zh(tr) else ": "
+
+
+def paren(text: str, tr: Translator) -> str:
+    """ "（text）" or " (text)"."""
+    return f"（{text}）" if zh(tr) else f" ({text})"
+
+
+def listed(parts: list[str], tr: Translator) -> str:
+    """Parts joined by "，" or ", "."""
+    return ("，" if zh(tr) else ", ").join(parts)
+
+
 def verdict_label(verdict: Verdict, tr: Translator) -> str:
     """The verdict in words."""
     return tr.gettext(VERDICTS[verdict])
@@ -55,7 +75,7 @@ def slot_name(
     name = title.get(tr.locale_name) if title is not None else finding.slot.item_id
     text = f"{name} {finding.slot.cycle.label}"
     if finding.slot.scope:
-        text += f" ({groups.get(finding.slot.scope, '?')})"
+        text += paren(groups.get(finding.slot.scope, "?"), tr)
     return text
 
 
@@ -84,14 +104,15 @@ def finding_line(
 ) -> str:
     """One slot: mark, name, verdict, held-on day and recorded-at, or the reason."""
     _ = tr.gettext
-    line = f"{MARKS[finding.verdict]} {slot_name(finding, titles, groups, tr)}: {why(finding, tr)}"
+    name = slot_name(finding, titles, groups, tr)
+    line = f"{MARKS[finding.verdict]} {name}{colon(tr)}{why(finding, tr)}"
     facts = []
     if finding.held_on is not None:
         facts.append(_("held {day}").format(day=tr.short_day(finding.held_on)))
     if finding.recorded_at is not None:
         facts.append(_("recorded {when}").format(when=tr.stamp(finding.recorded_at)))
     if facts:
-        line += " (" + ", ".join(facts) + ")"
+        line += paren(listed(facts, tr), tr)
     return line
 
 
@@ -121,7 +142,7 @@ def tally_lines(tally: Tally, tr: Translator) -> list[str]:
 
 def period_label(span: Span, first_label: str, tr: Translator) -> str:
     """ "2026-03 (month)"."""
-    return f"{first_label} ({tr.gettext(SPANS[span])})"
+    return first_label + paren(tr.gettext(SPANS[span]), tr)
 
 
 def compliance_text(view: ComplianceView, tr: Translator) -> str:

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from bot.buttons import button
 from bot.i18n import Translator
 from bot.render.compliance import (
-    SPANS,
+    colon,
     compliance_text,
     cycle_label,
+    paren,
+    period_label,
     slot_name,
     why,
+    zh,
 )
 from bot.render.overdue import overdue_text
 from bot.render.plan import pager
@@ -78,7 +81,10 @@ def card_lines(
     mark = "✅" if fine(card) else "🔻"
     lines = [f"{mark} {card.name} — {score_text(card, tr)}", "   " + measures_line(card, tr)]
     found = gaps(card)
-    lines += [f"   • {slot_name(f, titles, groups, tr)}: {why(f, tr)}" for f in found[:GAPS_SHOWN]]
+    lines += [
+        f"   • {slot_name(f, titles, groups, tr)}{colon(tr)}{why(f, tr)}"
+        for f in found[:GAPS_SHOWN]
+    ]
     if len(found) > GAPS_SHOWN:
         lines.append("   " + tr.gettext("…and {n} more").format(n=len(found) - GAPS_SHOWN))
     return lines
@@ -92,7 +98,7 @@ def page_count(view: BranchesView) -> int:
 def branches_text(view: BranchesView, number: int, tr: Translator) -> str:
     """One page of /branches."""
     _ = tr.gettext
-    period = f"{cycle_label(view.span, view.first)} ({_(SPANS[view.span])})"
+    period = period_label(view.span, cycle_label(view.span, view.first), tr)
     lines = [_("Branches — {period}, worst first").format(period=period)]
     if not view.cards:
         return "\n".join([*lines, "", _("No branches below your seats yet.")])
@@ -184,8 +190,9 @@ def digest_text(view: BranchesView, tr: Translator) -> str:
     if behind:
         lines += ["", _("Behind, worst first:")]
         for card in behind:
-            why_ = "; ".join(reasons(card, view.titles, view.groups, tr))
-            lines.append(f"🔻 {card.name} ({card.score.out_of_100:g}/100): {why_}")
+            why_ = ("；" if zh(tr) else "; ").join(reasons(card, view.titles, view.groups, tr))
+            score = paren(f"{card.score.out_of_100:g}/100", tr)
+            lines.append(f"🔻 {card.name}{score}{colon(tr)}{why_}")
     if good:
         sep = "、" if tr.locale_name == "zh_CN" else ", "
         names = sep.join(c.name for c in sorted(good, key=lambda c: c.name))

@@ -13,13 +13,16 @@ counts is written down in docs/oversight.md ("The scorecard and the score").
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pytz
 from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.access import Seat
@@ -40,6 +43,7 @@ from scheduler.handins import HandIn, book_of, handin_items, load_handins, statu
 from scheduler.kinds import ItemKind, quarter_of
 from scheduler.plan import Localized, Plan, PlanItem, branch_plan, default_plan
 from scheduler.records import (
+    DuesMonth,
     branch_start,
     check_in_closes,
     count,
@@ -82,6 +86,14 @@ MEMBERS_MEETING = "general_meeting"
 Month = tuple[int, int]
 
 
+class Answer(NamedTuple):
+    """What the attendance rule reads of an answer (scheduler.records.Answered)."""
+
+    state: str
+    checked_in_at: dt.datetime | None
+    made_up_at: dt.datetime | None
+
+
 @dataclass(frozen=True)
 class BranchData:
     """One branch and its rows, as loaded (no session needed any more)."""
@@ -102,10 +114,20 @@ class BranchData:
         assert self.branch.id is not None
         return self.branch.id
 
-    @property
+    @functools.cached_property
     def members(self) -> list[Member]:
         """Active full and probationary members (those not yet members are not counted)."""
         return [m for m in self.people if m.status not in PRE_MEMBER]
+
+    @functools.cached_property
+    def starts(self) -> dict[int, dt.date]:
+        """Each member's first local day in the branch (scheduler.records.member_start)."""
+        return {m.id or 0: member_start(m, self.branch) for m in self.members}
+
+    @functools.cached_property
+    def since(self) -> dict[int, dt.datetime]:
+        """Each member's first instant that counts (scheduler.records.member_since)."""
+        return {m.id or 0: member_since(m, self.branch) for m in self.members}
 
 
 @dataclass(frozen=True)
@@ -117,7 +139,7 @@ class OversightData:
     branches: Mapping[int, BranchData]
     units: Mapping[int, OrgUnit]
     # (occurrence id, member id) -> answer, for the members' meetings loaded
-    answers: Mapping[tuple[int, int], Attendance] = field(default_factory=dict)
+    answers: Mapping[tuple[int, int], Answer] = field(default_factory=dict)
     # member id -> month -> when the payment was declared
     payments: Mapping[int, Mapping[Month, dt.datetime]] = field(default_factory=dict)
     talk_records: frozenset[tuple[int, int, int]] = frozenset()  # (group id, year, quarter)
@@ -162,12 +184,20 @@ def load_oversight(
         .join(Occurrence, col(Occurrence.id) == MeetingMinutes.occurrence_id)
         .where(col(MeetingMinutes.branch_id).in_(ids), in_range)
     ).all()
-    answers = session.exec(
-        select(Attendance)
+    # Plain rows, not ORM objects: a year of a big committee's members' meetings is tens of
+    # thousands of answers, and the rules read three fields of each.
+    answers = session.execute(
+        sa_select(
+            col(Attendance.occurrence_id),
+            col(Attendance.member_id),
+            col(Attendance.state),
+            col(Attendance.checked_in_at),
+            col(Attendance.made_up_at),
+        )
         .join(Occurrence, col(Occurrence.id) == Attendance.occurrence_id)
         .where(
             col(Occurrence.branch_id).in_(ids),
-            Occurrence.item_id == MEMBERS_MEETING,
+            col(Occurrence.item_id) == MEMBERS_MEETING,
             in_range,
         )
     ).all()
@@ -228,7 +258,7 @@ def load_oversight(
         last=last,
         branches=loaded,
         units=units,
-        answers={(a.occurrence_id, a.member_id): a for a in answers},
+        answers={(a[0], a[1]): Answer(a[2], a[3], a[4]) for a in answers},
         payments=paid,
         talk_records=frozenset(talks),
         handins=tuple(handins),
@@ -364,7 +394,7 @@ def _attendance(
                 m,
                 starts_at=occ.starts_at,
                 now=now,
-                since=member_since(m, bd.branch),
+                since=bd.since[m.id or 0],
             )
             for m in bd.members
             if in_audience(audience, m.role, m.group_id)
@@ -382,19 +412,24 @@ def _dues(
     not over yet counts once it is paid (unpaid, it is not late yet)."""
     done = due = 0
     years = list(range(first.year, last.year + 1))
+    by_start: dict[dt.date, list[DuesMonth]] = {}  # most members share the branch's start
+    ends: dict[Month, dt.datetime] = {}  # the instant each local month ends
     for m in bd.members:
         if m.dues_amount <= 0 or m.id is None:
             continue
-        months = dues_months(
-            bd.plan, bd.tz, since=member_start(m, bd.branch), now=now, years=years
-        )
+        start = bd.starts[m.id]
+        if start not in by_start:
+            by_start[start] = dues_months(bd.plan, bd.tz, since=start, now=now, years=years)
         own = data.payments.get(m.id, {})
-        for d in months:
+        for d in by_start[start]:
             year, month = d.month
             if not first <= dt.date(year, month, 1) <= last:
                 continue
             declared = own.get(d.month)
-            end = local_to_utc(_month_end(year, month) + dt.timedelta(days=1), dt.time(0), bd.tz)
+            if d.month not in ends:
+                next_day = _month_end(year, month) + dt.timedelta(days=1)
+                ends[d.month] = local_to_utc(next_day, dt.time(0), bd.tz)
+            end = ends[d.month]
             if declared is None and now < end:
                 continue  # the month is not over: not late yet
             due += 1

@@ -145,18 +145,21 @@ async def test_a_general_branch_seat_sees_only_its_branches_and_forged_buttons_a
     ids = committee(h.db, now=MARCH_END)
     await h.feed(updates.command("branches", user_id=GENERAL_SECRETARY))
     text = h.last_reply(GENERAL_SECRETARY)
+    assert text.startswith("各支部情况 — 2026-03（月），从差到好")
     assert "Branch Two" in text
     assert "Branch One" not in text and "Branch Three" not in text
     sent_before = len(h.api.sent("editMessageText"))
     forged = f"ob1:{ids['Branch One']}:0:0:0"
     await tap(h, GENERAL_SECRETARY, forged)
-    assert "not below your seats" in h.answers()[-1]["text"]
+    assert "不在您所在党组织的管辖范围内" in h.answers()[-1]["text"]
     await tap(h, GENERAL_SECRETARY, f"ob1:{ids['Branch One']}:0:1:0")
-    assert "not below your seats" in h.answers()[-1]["text"]
+    assert "不在您所在党组织的管辖范围内" in h.answers()[-1]["text"]
     assert len(h.api.sent("editMessageText")) == sent_before
-    # Its own branch opens.
+    # Its own branch opens (in the seat holder's language).
     await tap(h, GENERAL_SECRETARY, f"ob1:{ids['Branch Two']}:0:0:0")
-    assert edited(h).startswith("Meetings of Branch Two")
+    assert edited(h).startswith(
+        "Branch Two会议落实情况 — 2026-03（月）\n❌ 支委会 2026-03：未召开"
+    )
 
 
 async def test_a_branch_secretary_without_a_seat_has_no_branches(
@@ -222,7 +225,7 @@ async def test_the_weekly_digest_tells_each_seat_holder_which_branches_are_behin
     [text] = digests_to(h, GENERAL_SECRETARY)
     assert text.splitlines()[0] == "📊 General Branch：本周各支部情况（2026-03 – 2026-04）"
     assert (
-        "🔻 Branch Two (56.7/100): 支委会 2026-03 未召开 — 事由：the secretary was in hospital"
+        "🔻 Branch Two（56.7/100）：支委会 2026-03 未召开 — 事由：the secretary was in hospital"
         in text
     )
     assert "Branch One" not in text and "Branch Three" not in text
@@ -247,3 +250,37 @@ async def test_the_weekly_digest_tells_each_seat_holder_which_branches_are_behin
         ).all()
     assert len(theirs) == 2  # weeks 15 and 16; none for week 17
     assert len(digests_to(h, COMMITTEE_SECRETARY)) == 3
+
+
+SEPTEMBER = dt.datetime(2026, 9, 10, 2, tzinfo=dt.UTC)  # Thu Sep 10, 10:00 Shanghai
+
+
+async def test_compliance_for_a_quarter_and_a_year_of_a_branch_that_joined_mid_year(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    h = harness
+    clock.set(SEPTEMBER)
+    with h.db.transaction() as s:
+        built = add_branch(
+            s, "Branch Late", unit_id=None, people=people(ONE, "Late"),
+            starts_on=dt.date(2026, 7, 1),
+        )  # fmt: skip
+        complete_record(s, built.branch_id, months=[(2026, 7), (2026, 8)], now=SEPTEMBER)
+    await h.feed(updates.command("compliance", "quarter", user_id=ONE))
+    text = h.last_reply(ONE)
+    assert text.startswith("Meetings of Branch Late — 2026-Q3 (quarter)")
+    assert "✅ Branch committee meeting 2026-07: on time (held Tue, Jul 7, recorded " in text
+    assert "✅ Party group meeting 2026-08 (Group 2): on time" in text
+    # September's committee meeting (Tue Sep 1) was due to be recorded by Fri Sep 4.
+    assert "⚠ Branch committee meeting 2026-09: not recorded — record due by Fri, Sep 4" in text
+    assert "▫ General members' meeting 2026-Q3: upcoming — Fri, Sep 11, 2026 15:00" in text
+    assert "baseline not met" in text
+    await h.feed(updates.command("compliance", "year", user_id=ONE))
+    year = "\n".join([h.last_reply(ONE)] + [str(m["text"]) for m in h.api.sent("editMessageText")])
+    assert h.last_reply(ONE).startswith("Meetings of Branch Late — 2026 (year)")
+    # Nothing before the branch's first day is owed: the year starts in July.
+    assert "2026-07" in year and "2026-06" not in year and "2026-01" not in year
+    assert "▫ Theme Party day 2026-12: upcoming" in year
+    assert "on time 9 · not recorded 1 · upcoming 21" in year
+    await h.feed(updates.command("compliance", "decade", user_id=ONE))
+    assert h.last_reply(ONE) == "Usage: /compliance [month|quarter|year]"

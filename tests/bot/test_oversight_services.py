@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlmodel import select
 
-from bot.services.oversight import branch_cards, load_oversight
-from scheduler.compliance import Verdict
+from bot.access import Seat
+from bot.services.oversight import branch_cards, branches_in, load_oversight, unit_digest
+from scheduler.compliance import Span, Verdict
 from storage.db import Database
 from storage.models import MeetingMinutes, Occurrence, OrgLevel
-from tests.oversight_data import add_branch, add_unit, complete_record
+from tests.oversight_data import add_branch, add_seat, add_unit, complete_record
 
 NOW = dt.datetime(2026, 4, 6, 1, tzinfo=dt.UTC)  # Monday 09:00 Shanghai
 MARCH = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
@@ -107,6 +108,36 @@ def test_a_complete_month_scores_100_and_gaps_are_named(db: Database) -> None:
     assert [(f.slot.item_id, f.verdict) for f in missed] == [
         ("theme_party_day", Verdict.NOT_RECORDED)
     ]
+
+
+def test_branches_and_the_digest_take_as_many_statements_for_6_branches_as_for_2(
+    db: Database,
+) -> None:
+    committee = add_unit(db, "Committee")
+    seats = [Seat(committee, add_seat(db, committee, "Hu", 7001), "secretary")]
+
+    def add(names: list[str], size: int, base: int) -> None:
+        with db.transaction() as s:
+            for i, name in enumerate(names):
+                b = add_branch(
+                    s, name, unit_id=committee, people=people(name, size, base + 100 * i)
+                )
+                complete_record(s, b.branch_id, months=[(2026, 3)], now=NOW)
+
+    def statements() -> tuple[int, int, int]:
+        with counting(db) as seen, db.read() as s:
+            view = branches_in(s, seats=seats, span=Span.MONTH, now=NOW)
+        listed = len(seen)
+        with counting(db) as seen, db.read() as s:
+            digest = unit_digest(s, unit_id=committee, now=NOW)
+        assert digest is not None and len(digest.cards) == len(view.cards)
+        return listed, len(seen), len(view.cards)
+
+    add(["A", "B"], 2, 10_000)
+    listed, digest, shown = statements()
+    assert shown == 2
+    add(["C", "D", "E", "F"], 15, 20_000)
+    assert statements() == (listed, digest, 6)
 
 
 def test_statements_do_not_grow_with_branches_or_members(db: Database) -> None:
