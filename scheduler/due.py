@@ -158,8 +158,9 @@ class PlannedReminder:
 
     @property
     def to_group(self) -> bool:
-        """Whether this is the one message in the branch's group chat."""
-        return self.member_id is None
+        """Whether this is the one message in the branch's group chat (a committee digest has
+        no member either: it goes to a seat holder)."""
+        return self.member_id is None and self.kind != Kind.OVERSIGHT.value
 
     def is_stale(self, now: dt.datetime) -> bool:
         """Whether it is too late to be worth sending."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from bot.preview import preview_report
 from bot.ratelimit import BranchRateLimiter
 from storage.db import Database
 from storage.models import Delivery, OrgLevel, OrgPerson
@@ -284,3 +285,33 @@ async def test_compliance_for_a_quarter_and_a_year_of_a_branch_that_joined_mid_y
     assert "on time 9 · not recorded 1 · upcoming 21" in year
     await h.feed(updates.command("compliance", "decade", user_id=ONE))
     assert h.last_reply(ONE) == "Usage: /compliance [month|quarter|year]"
+
+
+async def test_branches_pages_and_the_preview_lists_the_committee_digest(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    h = harness
+    clock.set(MARCH_END)
+    ids = committee(h.db, now=MARCH_END)
+    with h.db.transaction() as s:
+        for n in range(7):
+            built = add_branch(s, f"Branch Z{n}", unit_id=ids["committee"],
+                               people=people(5000 + 10 * n, f"Z{n}"))  # fmt: skip
+            complete_record(s, built.branch_id, months=[(2026, 3)], now=MARCH_END)
+    await h.feed(updates.command("branches", user_id=COMMITTEE_SECRETARY))
+    first = h.last_reply(COMMITTEE_SECRETARY)
+    buttons = keyboard(h, COMMITTEE_SECRETARY)
+    assert [b["callback_data"] for b in buttons if b["callback_data"].startswith("pg1:")] == [
+        "pg1:81:1"
+    ]
+    assert len([b for b in buttons if b["callback_data"].startswith("ob1:")]) == 8
+    await tap(h, COMMITTEE_SECRETARY, "pg1:81:1")
+    second = edited(h)
+    shown = [n for n in [f"Branch Z{i}" for i in range(7)] + ["Branch One"] if n in second]
+    assert len(shown) == 2 and not any(f"{n} —" in first for n in shown)
+    # `branchbot preview` lists the Monday digest of the two seats above Branch Two.
+    report = preview_report(h.db, branch_name="Branch Two", first=dt.date(2026, 4, 6),
+                            last=dt.date(2026, 4, 12), now=MARCH_END)  # fmt: skip
+    assert "oversight Committee digest to the seat holders above the branch  -> 2 recipients" in (
+        report
+    )

@@ -18,6 +18,7 @@ from tests.oversight_data import add_branch, add_seat, add_unit, complete_record
 
 NOW = dt.datetime(2026, 4, 6, 1, tzinfo=dt.UTC)  # Monday 09:00 Shanghai
 MARCH = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+MARCH_END = dt.datetime(2026, 3, 31, 2, tzinfo=dt.UTC)  # Tue 10:00 Shanghai
 
 
 def people(prefix: str, n: int, base: int) -> list[tuple[str, int | None, str, str | None]]:
@@ -157,3 +158,51 @@ def test_statements_do_not_grow_with_branches_or_members(db: Database) -> None:
         data = load_oversight(s, small + more, first=MARCH[0], last=MARCH[1])
     assert len(seen) == few
     assert len(data.branches) == 6
+
+
+def test_seats_at_two_units_see_the_union_and_each_committee_scores_with_its_weights(
+    db: Database,
+) -> None:
+    # Meetings only: a committee that gives every point to the meeting rate.
+    weights = "baseline = 0\n[weights]\nmeetings = 100\nattendance = 0\ndues = 0\nhandins = 0\n"
+    weights += "reachable = 0\n"
+    strict = add_unit(db, "Strict Committee", score_toml=weights)
+    below = add_unit(db, "Its General Branch", level=OrgLevel.GENERAL_BRANCH, parent=strict)
+    other = add_unit(db, "Other Committee")
+    person = add_seat(db, below, "Hu", 7001)
+    with db.transaction() as s:
+        mine = add_branch(s, "Mine", unit_id=below, people=people("Mine", 2, 10_000))
+        theirs = add_branch(s, "Theirs", unit_id=other, people=people("Theirs", 2, 20_000))
+        for b in (mine, theirs):
+            complete_record(s, b.branch_id, months=[(2026, 3)], now=NOW,
+                            skip=[("theme_party_day", "2026-03-27")])  # fmt: skip
+    seats = [Seat(below, person, "secretary")]
+    with db.read() as s:
+        view = branches_in(s, seats=seats, span=Span.MONTH, now=MARCH_END)
+    assert [c.name for c in view.cards] == ["Mine"]
+    # 5 of 6 slots on time, all 100 points on the meeting rate: 83.3 (a general branch uses
+    # its committee's weights).
+    assert view.cards[0].score.out_of_100 == 83.3
+    seats.append(Seat(other, add_seat(db, other, "Hu", 7001), "secretary"))
+    with db.read() as s:
+        view = branches_in(s, seats=seats, span=Span.MONTH, now=MARCH_END)
+    scores = {c.name: c.score.out_of_100 for c in view.cards}
+    # The other committee keeps the defaults: the baseline (40) is lost, 20 x 5/6 is earned.
+    assert scores == {"Mine": 83.3, "Theirs": 56.7}
+
+
+def test_a_year_loaded_once_gives_each_month_without_a_query(db: Database) -> None:
+    ids = build(db, 1, 3)
+    year = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    with db.read() as s:
+        data = load_oversight(s, ids, first=year[0], last=year[1])
+    with counting(db) as seen:
+        march = branch_cards(data, first=MARCH[0], last=MARCH[1], now=NOW)
+        february = branch_cards(
+            data, first=dt.date(2026, 2, 1), last=dt.date(2026, 2, 28), now=NOW
+        )
+    assert seen == []
+    assert march[0].score.out_of_100 == 100.0
+    # February was never recorded in this data: every required meeting is "not recorded".
+    assert february[0].measures.meetings.on_time == 0
+    assert february[0].measures.meetings.not_recorded == len(february[0].findings) > 0
