@@ -143,8 +143,18 @@ def _sorted(plan: Plan, occs: Iterable[Occurrence]) -> list[Occurrence]:
 
 def occurrences(plan: Plan, year: int, tz: pytz.BaseTzInfo) -> list[Occurrence]:
     """Return every occurrence of the plan whose local date is in `year`, by start then item."""
-    return _sorted(
-        plan, (_occurrence(item, d, tz) for item in plan.items for d in item_dates(item, year))
+    return list(_year_of(plan, year, tz))
+
+
+@functools.lru_cache(maxsize=256)
+def _year_of(plan: Plan, year: int, tz: pytz.BaseTzInfo) -> tuple[Occurrence, ...]:
+    # Pure in (plan, year, zone) and made of frozen values, so kept: a committee's view reads
+    # the same plan's year for hundreds of branches. Callers get their own list.
+    return tuple(
+        _sorted(
+            plan,
+            (_occurrence(item, d, tz) for item in plan.items for d in item_dates(item, year)),
+        )
     )
 
 
