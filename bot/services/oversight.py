@@ -106,6 +106,7 @@ class BranchData:
     occurrences: tuple[Occurrence, ...]
     minutes: Mapping[tuple[int, int], MeetingMinutes]  # (occurrence id, scope) -> record
     pipeline: tuple[Person, ...]  # people with development records or open deadlines
+    handins: tuple[HandIn, ...]  # its people's hand-ins (thought reports) of the years loaded
     config: ScoreConfig  # the weights of the nearest committee above
 
     @property
@@ -235,6 +236,11 @@ def load_oversight(
     minutes_of: dict[int, dict[tuple[int, int], MeetingMinutes]] = defaultdict(dict)
     for row in minutes:
         minutes_of[row.branch_id][(row.occurrence_id, row.scope)] = row
+    branch_of = {m.id: m.branch_id for m in people}
+    handins_of: dict[int, list[HandIn]] = defaultdict(list)
+    for h in handins:
+        if h.member_id in branch_of:
+            handins_of[branch_of[h.member_id]].append(h)
     paid: dict[int, dict[Month, dt.datetime]] = defaultdict(dict)
     for member_id, year, month, declared_at in payments:
         paid[member_id][(year, month)] = declared_at
@@ -251,6 +257,7 @@ def load_oversight(
             occurrences=tuple(occ_of[b.id]),
             minutes=minutes_of[b.id],
             pipeline=tuple(pipeline.get(b.id, ())),
+            handins=tuple(handins_of[b.id]),
             config=committee_config(units, b.org_unit_id),
         )
     return OversightData(
@@ -470,7 +477,7 @@ def _reports(
     today = _local_day(bd, now)
     done = due = 0
     for year in range(first.year, last.year + 1):
-        book = book_of(bd.plan, bd.people, year, history=data.history, handins=data.handins)
+        book = book_of(bd.plan, bd.people, year, history=data.history, handins=bd.handins)
         for owed in book:
             if first <= owed.deadline <= last and owed.deadline < today:
                 due += 1

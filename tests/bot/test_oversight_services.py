@@ -7,13 +7,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.access import Seat
 from bot.services.oversight import branch_cards, branches_in, load_oversight, unit_digest
 from scheduler.compliance import Span, Verdict
 from storage.db import Database
-from storage.models import MeetingMinutes, Occurrence, OrgLevel
+from storage.models import (
+    Attendance,
+    DuesPayment,
+    MeetingMinutes,
+    Member,
+    Occurrence,
+    OrgLevel,
+    ThoughtReport,
+)
 from tests.oversight_data import add_branch, add_seat, add_unit, complete_record
 
 NOW = dt.datetime(2026, 4, 6, 1, tzinfo=dt.UTC)  # Monday 09:00 Shanghai
@@ -206,3 +214,47 @@ def test_a_year_loaded_once_gives_each_month_without_a_query(db: Database) -> No
     # February was never recorded in this data: every required meeting is "not recorded".
     assert february[0].measures.meetings.on_time == 0
     assert february[0].measures.meetings.not_recorded == len(february[0].findings) > 0
+
+
+def test_thought_reports_owed_by_probationary_members_count_when_their_deadline_passed(
+    db: Database,
+) -> None:
+    [branch_id] = build(db, 1, 3)
+    with db.transaction() as s:
+        members = s.exec(select(Member).where(Member.branch_id == branch_id)).all()
+        probationary = sorted(members, key=lambda m: m.name)[:2]
+        for m in probationary:
+            m.status = "probationary"
+            s.add(m)
+        s.delete(
+            s.exec(
+                select(ThoughtReport).where(ThoughtReport.member_id == probationary[0].id)
+            ).one()
+        )
+    with db.read() as s:
+        data = load_oversight(s, [branch_id], first=MARCH[0], last=MARCH[1])
+    [card] = branch_cards(data, first=MARCH[0], last=MARCH[1], now=NOW)
+    assert (card.measures.reports.done, card.measures.reports.due) == (1, 2)
+    assert card.measures.members == 4  # probationary members are members
+    # Before the deadline (Mar 31) nothing is owed yet.
+    [card] = branch_cards(data, first=MARCH[0], last=MARCH[1], now=MARCH_END)
+    assert card.measures.reports.due == 0
+
+
+def test_leave_counts_as_not_attending_and_late_dues_as_not_on_time(db: Database) -> None:
+    [branch_id] = build(db, 1, 4)  # five members
+    with db.transaction() as s:
+        answers = s.exec(select(Attendance).order_by(col(Attendance.member_id))).all()
+        answers[0].state, answers[0].checked_in_at = "leave_approved", None
+        answers[1].state, answers[1].checked_in_at = "absent", None
+        s.add_all(answers[:2])
+        payments = s.exec(select(DuesPayment).order_by(col(DuesPayment.member_id))).all()
+        payments[0].declared_at = dt.datetime(2026, 4, 2, 2, tzinfo=dt.UTC)  # after March
+        s.add(payments[0])
+        s.delete(payments[1])  # never paid
+    with db.read() as s:
+        data = load_oversight(s, [branch_id], first=MARCH[0], last=MARCH[1])
+    [card] = branch_cards(data, first=MARCH[0], last=MARCH[1], now=NOW)
+    assert (card.measures.attendance.done, card.measures.attendance.due) == (3, 5)
+    assert (card.measures.dues.done, card.measures.dues.due) == (3, 5)
+    assert card.score.out_of_100 == round(40 + 20 + 15 * 3 / 5 + 10 * 3 / 5 + 10 + 5, 1)
