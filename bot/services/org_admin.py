@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select, update
@@ -512,8 +512,3 @@ def _is_own(person: OrgPerson, telegram_id: int | None, actor: Actor) -> bool:
         and person.telegram_id == telegram_id
         and person.active
     )
-
-
-def unit_names(units: Iterable[OrgUnit]) -> dict[int, str]:
-    """Unit id -> name."""
-    return {u.id: u.name for u in units if u.id is not None}

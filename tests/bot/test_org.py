@@ -520,3 +520,17 @@ async def test_blocking_marks_the_seat_unreachable_and_start_clears_it(
     await _say(h, INTERNAL_SECRETARY, "start")
     with h.db.read() as s:
         assert not org.seat_unreachable(s, telegram_id=INTERNAL_SECRETARY)
+
+
+async def test_start_up_menus_give_seat_holders_the_org_commands(org_harness: Harness) -> None:
+    h = org_harness
+    hospital(h.db)
+    await h.app.post_init(h.app)  # type: ignore[misc]
+
+    def menu(user_id: int) -> list[str]:
+        return [c["command"] for c in h.api.commands({"type": "chat", "chat_id": user_id})]
+
+    assert menu(INTERNAL_SECRETARY) == ["start", "help", "privacy", "org"]
+    both = menu(SURGERY_SECRETARY)  # a plain member of 外科支部 with a seat
+    assert "org" in both and "dues" in both and "invite" not in both
+    assert "org" not in menu(BRANCH_SECRETARY)
