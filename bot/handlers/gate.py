@@ -119,13 +119,14 @@ async def with_seats(context: BranchContext) -> Sender:
     """The sender with their seats above branches looked up (once per update)."""
     sender = sender_of(context)
     if sender.seats is None:
-        seats = await off_the_loop(context.db, _seats, context.db, sender.telegram_id)
+        seats = await off_the_loop(context.db, seats_for, context.db, sender.telegram_id)
         sender = dataclasses.replace(sender, seats=seats)
         context.sender = sender
     return sender
 
 
-def _seats(db: Database, telegram_id: int) -> tuple[Seat, ...]:
+def seats_for(db: Database, telegram_id: int) -> tuple[Seat, ...]:
+    """The active seats of an account, in a read of their own."""
     with db.read() as session:
         return org.seats_of(session, telegram_id=telegram_id)
 

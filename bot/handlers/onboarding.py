@@ -22,11 +22,11 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import filters
 
-from bot.access import Need, Seat
+from bot.access import Need
 from bot.buttons import Button, MalformedButton, button
 from bot.concurrency import off_the_loop
 from bot.context import BranchContext, Services
-from bot.handlers.gate import refuse, reply, requires, sender_of, with_seats
+from bot.handlers.gate import refuse, reply, requires, seats_for, sender_of, with_seats
 from bot.i18n import Translator, translator
 from bot.menu import CommandInfo, commands_for, describe
 from bot.profile import publish_descriptions
@@ -51,8 +51,7 @@ from bot.services.members import (
     person_menu_target,
     set_locale,
 )
-from bot.services.org import mark_seat_reachable, mark_seat_unreachable, seats_of
-from storage.db import Database
+from bot.services.org import mark_seat_reachable, mark_seat_unreachable
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -251,7 +250,7 @@ async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None
     """Give one person's private chat the menu of their role in their language (or the default)."""
     scope = BotCommandScopeChat(target.telegram_id)
     if not target.org:  # a member (language change, new role) may hold a seat besides
-        seats = await off_the_loop(services.db, _seats_of, services.db, target.telegram_id)
+        seats = await off_the_loop(services.db, seats_for, services.db, target.telegram_id)
         target = dataclasses.replace(target, org=bool(seats))
     try:
         if target.needs_own_menu:
@@ -268,8 +267,3 @@ async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None
             await bot.delete_my_commands(scope=scope)
     except TelegramError as exc:  # one person's menu must not stop start-up or a reply
         log.warning("could not set the command menu of %s: %s", target.telegram_id, exc)
-
-
-def _seats_of(db: Database, telegram_id: int) -> tuple[Seat, ...]:
-    with db.read() as session:
-        return seats_of(session, telegram_id=telegram_id)
