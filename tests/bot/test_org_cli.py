@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.cli import main
 from storage.db import Database
 from storage.models import Branch, OrgPerson, OrgUnit
+from tests.fakes.http_server import FakeBotApiServer
 
 ROSTER = "name,telegram_id,role,group,dues_amount,status\n张三,1001,secretary,,12.50,full\n"
 LINK = re.compile(r"https://t\.me/hospital_bot\?start=([A-Za-z0-9_-]{32})")
@@ -151,3 +152,20 @@ def test_doctor_checks_units_and_warns_of_seats_never_linked(
     assert code == 1
     assert "FAIL  organisation: 医院党委: unknown time zone 'Mars/Olympus'" in out
     assert "FAIL  organisation: 孤立总支: a general branch not under a committee" in out
+
+
+def test_seat_asks_telegram_for_the_bots_username_before_writing(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _run(capsys, "org", "add", "医院党委")[0] == 0
+    code, _, err = _run(capsys, "org", "seat", "医院党委", "王", "--role", "secretary")
+    assert code == 1 and "--bot USERNAME" in err  # no BOT_TOKEN: nothing written
+    db = _db(workdir)
+    with db.read() as s:
+        assert s.exec(select(OrgPerson)).all() == []
+    db.dispose()
+    with FakeBotApiServer() as fake:
+        monkeypatch.setenv("BOT_TOKEN", fake.core.token)
+        monkeypatch.setenv("TELEGRAM_API_BASE", fake.base_url)
+        code, out, _ = _run(capsys, "org", "seat", "医院党委", "王", "--role", "secretary")
+    assert code == 0 and f"https://t.me/{fake.core.username}?start=" in out
