@@ -171,6 +171,15 @@ def _org_parser(sub: Any) -> None:
         help="remove a unit with its seats (refused while branches or units are under it)",
     )
     remove.add_argument("unit", metavar="UNIT")
+    score = org_sub.add_parser(
+        "score",
+        help="a committee's score weights: show them, set them from a TOML file, or --reset",
+        description="The weights of the branch scorecards (docs/oversight.md). Without FILE: "
+        "print the weights in use (a general branch's are its committee's).",
+    )
+    score.add_argument("unit", metavar="UNIT")
+    score.add_argument("file", metavar="FILE", nargs="?", help="score settings (TOML)")
+    score.add_argument("--reset", action="store_true", help="back to the default weights")
 
 
 def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace, cli_actions.Env], int]:

@@ -24,7 +24,9 @@ from bot.services.org_admin import (
     org_tree,
     remove_unit,
     rename_unit,
+    score_settings,
     seat_person,
+    set_score,
     unseat_person,
 )
 from bot.services.roster import RosterError, export_roster, import_roster, read_roster
@@ -570,6 +572,26 @@ def org_remove_command(args: argparse.Namespace, env: Env) -> int:
     return _org_run(env, act)
 
 
+def org_score_command(args: argparse.Namespace, env: Env) -> int:
+    """Show a committee's score weights, set them from a TOML file, or go back to the defaults."""
+    if args.file is not None and args.reset:
+        raise CommandError("give either FILE or --reset, not both")
+
+    def act(db: Database, tr: Translator) -> str:
+        if args.reset:
+            return text.score_text(set_score(db, args.unit, None), tr)
+        if args.file is not None:
+            raw = _read(Path(args.file))
+            try:
+                toml_text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CommandError(f"{args.file}: not UTF-8 text") from None
+            return text.score_text(set_score(db, args.unit, toml_text), tr)
+        return text.score_text(score_settings(db, args.unit), tr)
+
+    return _org_run(env, act)
+
+
 ORG: dict[str, Command] = {
     "show": org_show_command,
     "add": org_add_command,
@@ -579,4 +601,5 @@ ORG: dict[str, Command] = {
     "unseat": org_unseat_command,
     "rename": org_rename_command,
     "remove": org_remove_command,
+    "score": org_score_command,
 }

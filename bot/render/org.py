@@ -6,10 +6,12 @@ The command line prints the same texts in the deployment's default language.
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from bot.render.setup import problem_text
 from bot.services.org_admin import (
     OrgRefused,
     OrgTree,
     Problem,
+    ScoreSettings,
     SeatIssued,
     UnitAdded,
     UnitNode,
@@ -106,6 +108,44 @@ def refused(error: OrgRefused, tr: Translator) -> str:
             )
         case Problem.OWN_SEAT:
             return _("You cannot change your own seat; ask the unit above you.")
+        case Problem.NOT_COMMITTEE:
+            return _(
+                "“{value}” is a general branch: its branches are scored with its Party "
+                "committee's weights. Set them on the committee."
+            ).format(value=value)
+        case Problem.BAD_SCORE:
+            why = problem_text(error.why, tr) if error.why is not None else ""
+            return _("The score settings cannot be used: {why}").format(why=why)
+
+
+def score_text(settings: ScoreSettings, tr: Translator) -> str:
+    """A committee's score weights, as `branchbot org score` prints them."""
+    _ = tr.gettext
+    config = settings.config
+    head = (
+        _("Score weights of {unit} (its own):")
+        if settings.text is not None
+        else _("Score weights of {unit} (the defaults):")
+    ).format(unit=settings.unit)
+    lines = [
+        head,
+        _("baseline (every required meeting held and recorded): {points}").format(
+            points=_points(config.baseline)
+        ),
+    ]
+    for measure, weight in config.weights.items():
+        lines.append(f"{measure.value}: {_points(weight)}")
+    lines.append(
+        _("development deadlines missed: −{points} each, at most −{cap}").format(
+            points=_points(config.development_penalty), cap=_points(config.development_cap)
+        )
+    )
+    lines.append(_("best score: {points}").format(points=_points(config.best)))
+    return "\n".join(lines)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
 
 
 def unit_added(added: UnitAdded, tr: Translator) -> str:

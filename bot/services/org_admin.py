@@ -24,7 +24,9 @@ from bot.access import Seat
 from bot.services.inert import visible
 from bot.services.invites import new_token, seat_invite
 from bot.services.org import subtree
+from scheduler.problems import Problem as Reason
 from scheduler.recurrence import zone
+from scheduler.scorecard import ScoreConfig, ScoreConfigError, parse_score_config
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Branch, Invite, OrgLevel, OrgPerson, OrgRole, OrgUnit
@@ -61,15 +63,18 @@ class Problem(enum.Enum):
     SEAT_EXISTS = "seat_exists"  # ask again with --again for a new link
     NOT_ALLOWED = "not_allowed"  # outside the asker's subtree, or not theirs to change
     OWN_SEAT = "own_seat"  # a secretary may not unseat or re-invite themselves
+    NOT_COMMITTEE = "not_committee"  # score weights belong to a committee
+    BAD_SCORE = "bad_score"  # score settings that cannot be used (`why` says why)
 
 
 class OrgRefused(ValueError):
     """An `org` action cannot be done; `problem` says why, `value` names the culprit."""
 
-    def __init__(self, problem: Problem, value: str = "") -> None:
+    def __init__(self, problem: Problem, value: str = "", why: Reason | None = None) -> None:
         super().__init__(f"{problem.value}: {value}")
         self.problem = problem
         self.value = value
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -402,6 +407,43 @@ def remove_unit(db: Database, name: str) -> None:
             session.delete(person)
         session.flush()
         session.delete(unit)
+
+
+# -- a committee's score weights ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """A committee's score weights: its own (`text`) or the defaults (`text` None)."""
+
+    unit: str
+    text: str | None
+    config: ScoreConfig
+
+
+def set_score(db: Database, unit_name: str, text: str | None) -> ScoreSettings:
+    """Give a committee its own score weights (TOML), or the defaults again (None)."""
+    try:
+        config = parse_score_config(text)
+    except ScoreConfigError as error:
+        raise OrgRefused(Problem.BAD_SCORE, unit_name, error.problem) from None
+    with db.transaction() as session:
+        unit = _known_unit(session, unit_name)
+        if unit.level != OrgLevel.COMMITTEE.value:
+            raise OrgRefused(Problem.NOT_COMMITTEE, unit.name)
+        unit.score_toml = text if text and text.strip() else None
+        session.add(unit)
+        return ScoreSettings(unit.name, unit.score_toml, config)
+
+
+def score_settings(db: Database, unit_name: str) -> ScoreSettings:
+    """The weights a unit's branches are scored with (a general branch's: its committee's)."""
+    with db.read() as session:
+        unit = _known_unit(session, unit_name)
+        if unit.level != OrgLevel.COMMITTEE.value and unit.parent_id is not None:
+            parent = session.get(OrgUnit, unit.parent_id)
+            unit = parent if parent is not None else unit
+        return ScoreSettings(unit.name, unit.score_toml, parse_score_config(unit.score_toml))
 
 
 # -- the tree ----------------------------------------------------------------------------------

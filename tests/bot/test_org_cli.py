@@ -169,3 +169,30 @@ def test_seat_asks_telegram_for_the_bots_username_before_writing(
         monkeypatch.setenv("TELEGRAM_API_BASE", fake.base_url)
         code, out, _ = _run(capsys, "org", "seat", "医院党委", "王", "--role", "secretary")
     assert code == 0 and f"https://t.me/{fake.core.username}?start=" in out
+
+
+def test_org_score_shows_sets_refuses_and_resets_a_committees_weights(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys, "org", "add", "医院党委")[0] == 0
+    assert (
+        _run(capsys, "org", "add", "内科总支", "--general-branch", "--under", "医院党委")[0] == 0
+    )
+    code, out, _ = _run(capsys, "org", "score", "内科总支")
+    assert code == 0 and "医院党委 (the defaults)" in out and "best score: 100" in out
+    (workdir / "w.toml").write_text("baseline = 50\n[weights]\nmeetings = 30\n", encoding="utf-8")
+    code, out, _ = _run(capsys, "org", "score", "医院党委", "w.toml")
+    assert code == 0 and "(its own)" in out and "meetings: 30" in out and "best score: 120" in out
+    with _db(workdir).read() as session:
+        unit = session.exec(select(OrgUnit).where(OrgUnit.name == "医院党委")).one()
+        assert unit.score_toml is not None and "baseline = 50" in unit.score_toml
+    # A general branch has no weights of its own; bad settings change nothing.
+    code, _, err = _run(capsys, "org", "score", "内科总支", "w.toml")
+    assert code == 1 and "general branch" in err
+    (workdir / "bad.toml").write_text("[weights]\nbeauty = 3\n", encoding="utf-8")
+    code, _, err = _run(capsys, "org", "score", "医院党委", "bad.toml")
+    assert code == 1 and "unknown weight beauty" in err
+    code, out, _ = _run(capsys, "org", "score", "医院党委")
+    assert "meetings: 30" in out
+    code, out, _ = _run(capsys, "org", "score", "医院党委", "--reset")
+    assert code == 0 and "(the defaults)" in out and "meetings: 20" in out
