@@ -36,6 +36,7 @@ from bot.handlers import (
     export,
     members,
     onboarding,
+    org,
     overdue,
     oversight,
     plan,
@@ -144,6 +145,10 @@ COMMANDS: tuple[Command, ...] = (
        setup.renamebranch_command, admin=True, private_only=True),
     _c("develop", Need.SECRETARY, N_("record a development step: NAME STEP DATE"),
        development.develop_command, private_only=True),
+    # Seats above branches (Need.ORG) and the deployment's admins; what each may change is
+    # decided in bot/services/org_admin.py.
+    _c("org", Need.ORG, N_("the organisation above branches: units, seats, invite links"),
+       org.org_command, admin=True, private_only=True, only=NEW_MESSAGES),
 )  # fmt: skip
 
 BUTTONS: tuple[ButtonAction, ...] = (
