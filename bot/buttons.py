@@ -38,6 +38,7 @@ ACTIONS: dict[str, int] = {
     "bd": 1,  # how reminders go, asked by /bindgroup: 0 private, 1 group chat, 2 both
     "su": 3,  # a setup preview (roster, plan, settings): kind code, preview number, 1 apply 0 not
     "sg": 2,  # /settings: 1 time zone, 2 language; the index of the chosen value
+    "ob": 4,  # open a branch from /branches: branch id, span 0-2, 0 meetings 1 overdue, page
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

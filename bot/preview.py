@@ -59,6 +59,8 @@ def preview_report(
         local = tr.stamp(line.at)
         if line.kind == "digest":
             what = "digest    Weekly digest"
+        elif line.kind == "oversight":
+            what = "oversight Committee digest to the seat holders above the branch"
         else:
             what = f"reminder  {titles.get(line.item_id or '', line.item_id)} [{line.item_id}]"
         who = f"{line.direct} recipient{'s' if line.direct != 1 else ''}"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from sqlmodel import Session, col, select
 
 from bot.access import Seat
+from scheduler.orgtree import subtree as subtree  # the one tree rule, shared with the engine
 from storage.db import Database
 from storage.models import Branch, OrgPerson, OrgUnit
 
@@ -24,23 +25,6 @@ def seats_of(session: Session, *, telegram_id: int) -> tuple[Seat, ...]:
         .order_by(col(OrgPerson.unit_id))
     ).all()
     return tuple(Seat(p.unit_id, p.id, p.role) for p in rows if p.id is not None)
-
-
-def subtree(units: Iterable[OrgUnit], roots: Iterable[int]) -> frozenset[int]:
-    """The ids of `roots` and of every unit below them (pure; a cycle cannot loop)."""
-    children: dict[int, list[int]] = {}
-    for unit in units:
-        if unit.parent_id is not None and unit.id is not None:
-            children.setdefault(unit.parent_id, []).append(unit.id)
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        unit_id = todo.pop()
-        if unit_id in seen:
-            continue
-        seen.add(unit_id)
-        todo.extend(children.get(unit_id, ()))
-    return frozenset(seen)
 
 
 def branches_below(session: Session, roots: Iterable[int]) -> Sequence[Branch]:
