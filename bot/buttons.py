@@ -40,6 +40,7 @@ ACTIONS: dict[str, int] = {
     "mr": 2,  # record (or correct) a meeting's record: occurrence id, scope (party group or 0)
     "mc": 2,  # a choice in the meeting-record flow: choice code, member id or 0
     "sg": 2,  # /settings: 1 time zone, 2 language; the index of the chosen value
+    "ob": 4,  # open a branch from /branches: branch id, span 0-2, 0 meetings 1 overdue, page
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

@@ -66,6 +66,8 @@ def preview_report(
         elif line.kind == "minutes":
             item = titles.get(line.item_id or "", line.item_id)
             what = f"record    ask to record {item} [{line.item_id}] #{line.occurrence_id}"
+        elif line.kind == "oversight":
+            what = "oversight Committee digest to the seat holders above the branch"
         else:
             what = f"reminder  {titles.get(line.item_id or '', line.item_id)} [{line.item_id}]"
         who = f"{line.direct} recipient{'s' if line.direct != 1 else ''}"

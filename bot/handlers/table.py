@@ -37,7 +37,9 @@ from bot.handlers import (
     members,
     minutes,
     onboarding,
+    org,
     overdue,
+    oversight,
     plan,
     privacy,
     reports,
@@ -110,6 +112,10 @@ COMMANDS: tuple[Command, ...] = (
     _c("plan", Need.COMMITTEE, N_("the plan: month, quarter or year"), plan.plan_command),
     _c("overdue", Need.COMMITTEE, N_("who is behind"), overdue.overdue_command,
        private_only=True),
+    _c("compliance", Need.COMMITTEE, N_("required meetings held and recorded"),
+       oversight.compliance_command, private_only=True),
+    _c("branches", Need.ORG, N_("the branches below your seat: scorecards, worst first"),
+       oversight.branches_command, private_only=True),
     _c("attendance", Need.COMMITTEE, N_("the roster of one event"),
        attendance_admin.attendance_command, private_only=True),
     _c("members", Need.COMMITTEE, N_("members by group"), members.members_command,
@@ -142,6 +148,10 @@ COMMANDS: tuple[Command, ...] = (
        setup.renamebranch_command, admin=True, private_only=True),
     _c("develop", Need.SECRETARY, N_("record a development step: NAME STEP DATE"),
        development.develop_command, private_only=True),
+    # Seats above branches (Need.ORG) and the deployment's admins; what each may change is
+    # decided in bot/services/org_admin.py.
+    _c("org", Need.ORG, N_("the organisation above branches: units, seats, invite links"),
+       org.org_command, admin=True, private_only=True, only=NEW_MESSAGES),
 )  # fmt: skip
 
 BUTTONS: tuple[ButtonAction, ...] = (
@@ -170,6 +180,10 @@ BUTTONS: tuple[ButtonAction, ...] = (
     plan.on_plan_page,
     overdue.on_overdue_page,
     overdue.on_nudge,
+    # the committee's views: /compliance pages, /branches pages, one branch opened read-only
+    oversight.on_compliance_page,
+    oversight.on_branches_page,
+    oversight.on_open_branch,
     attendance_admin.on_pick,
     attendance_admin.on_mark,
     members.on_delivery_choice,

@@ -22,7 +22,7 @@ ROSTER: list[tuple[str, int | None, str, str | None]] = [
 ]
 MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel", "privacy", "report"}
 COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"minutes", "plan", "overdue", "attendance", "members"}
-COMMITTEE_COMMANDS |= {"pipeline"}
+COMMITTEE_COMMANDS |= {"pipeline", "compliance"}
 HELP_BY_USER = {
     STRANGER: {"start", "help", "privacy"},
     1001: MEMBER_COMMANDS,
