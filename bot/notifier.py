@@ -38,10 +38,12 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.i18n import Translator, translator
+from bot.keyboards import markup as keyboard_markup
 from bot.keyboards import reminder_keyboard
 from bot.ratelimit import BULK, SendAborted, retry_seconds
 from bot.render.development import agenda_lines
 from bot.render.digest import digest_with_quorum
+from bot.render.minutes import ask_keyboard, ask_text
 from bot.render.nudges import nudge_text
 from bot.render.oversight import digest_text as oversight_digest_text
 from bot.render.reminders import reminder_text
@@ -55,7 +57,7 @@ from scheduler.digest import build_digest, digest_facts
 from scheduler.notify import Kind, Outcome, Outgoing
 from scheduler.records import CHECK_IN_CLOSES
 from storage.db import Database
-from storage.models import Branch, Member, OrgPerson, OrgUnit
+from storage.models import Branch, MeetingMinutes, Member, OrgPerson, OrgUnit
 
 log = logging.getLogger(__name__)
 DIGEST_REUSE = dt.timedelta(minutes=1)
@@ -76,6 +78,7 @@ class TelegramNotifier:
         self._units: dict[int, tuple[dt.datetime, BranchesView | None]] = {}
         self._unit_of: dict[int, int] = {}
         self._readers: dict[int, Translator] = {}  # delivery id -> recipient's translator
+        self._recorded: set[int] = set()  # asks to record a meeting recorded meanwhile
         self._rendered: dict[
             tuple[object, ...], tuple[list[str], InlineKeyboardMarkup | None]
         ] = {}
@@ -113,6 +116,7 @@ class TelegramNotifier:
             others = [i for i in items if i.kind in (Kind.DIGEST, Kind.NUDGE)]
             if not others:
                 return
+            self._recorded.update(_already_recorded(session, others))
             branches = {
                 b.id: b
                 for b in session.exec(
@@ -221,6 +225,12 @@ class TelegramNotifier:
             tr = self._readers.pop(item.delivery_id, None)
             if tr is None:
                 return Outcome.skipped("branch gone")
+            if item.payload.get("reason") == "minutes":
+                if item.delivery_id in self._recorded:
+                    self._recorded.discard(item.delivery_id)
+                    return Outcome.skipped("the meeting was recorded meanwhile")
+                keys = keyboard_markup(ask_keyboard(item.payload, tr))
+                return split_message(ask_text(item.payload, tr)), keys
             return split_message(nudge_text(item.payload, tr)), None
         view = self._views.pop(item.delivery_id, None)
         if view is None:
@@ -238,6 +248,23 @@ class TelegramNotifier:
                 self._rendered.clear()
             cached = self._rendered[key] = (split_message(text), markup)
         return cached
+
+
+def _already_recorded(session: Any, items: Sequence[Outgoing]) -> set[int]:
+    """The asks to record a meeting whose record was made since they were planned (1 query)."""
+    asks = {
+        i.delivery_id: (int(i.payload.get("occurrence") or 0), int(i.payload.get("scope") or 0))
+        for i in items
+        if i.payload.get("reason") == "minutes"
+    }
+    if not asks:
+        return set()
+    occs = {occ for occ, _scope in asks.values()}
+    stmt = select(MeetingMinutes.occurrence_id, MeetingMinutes.scope).where(
+        col(MeetingMinutes.occurrence_id).in_(occs)
+    )
+    done = {(int(o), int(s)) for o, s in session.exec(stmt).all()}
+    return {delivery for delivery, slot in asks.items() if slot in done}
 
 
 def scrub(text: str, token: str) -> str:

@@ -37,6 +37,7 @@ from scheduler.due import (
 )
 from scheduler.kinds import ItemKind
 from scheduler.ledger import existing_keys
+from scheduler.minutes import minutes_asks
 from scheduler.orgtree import subtree
 from scheduler.plan import Plan, branch_plan
 from scheduler.quorum_watch import quorum_warnings
@@ -240,6 +241,9 @@ def due_now(session: Session, facts: Facts, *, now: dt.datetime, since: dt.datet
     pipeline, pipeline_later = development_reminders(session, rows, now=now, since=since)
     planned.extend(pipeline)
     upcoming.extend(pipeline_later)
+    asks, asks_later = minutes_asks(session, rows, now=now, since=since)
+    planned.extend(asks)
+    upcoming.extend(asks_later)
     keys = existing_keys(
         session,
         occurrence_ids={p.occurrence_id for p in planned if p.occurrence_id is not None},

@@ -35,6 +35,7 @@ from bot.handlers import (
     dues,
     export,
     members,
+    minutes,
     onboarding,
     org,
     overdue,
@@ -104,6 +105,8 @@ COMMANDS: tuple[Command, ...] = (
        reports.report_command, private_only=True),
     _c("talks", Need.GROUP_LEADER, N_("hand in this quarter's talk records"),
        talks.talks_command, private_only=True),
+    _c("minutes", Need.RECORDER, N_("meeting records: record or correct a meeting"),
+       minutes.minutes_command, private_only=True),
     _c("plan", Need.SECRETARY, N_("the plan: month, quarter or year"), setup.plan_file_command,
        private_only=True, only=setup.PLAN_WORDS, in_menu=False),
     _c("plan", Need.COMMITTEE, N_("the plan: month, quarter or year"), plan.plan_command),
@@ -168,6 +171,9 @@ BUTTONS: tuple[ButtonAction, ...] = (
     talks.on_talks_button,
     talks.on_toggle,
     talks.on_step_done,
+    # meeting records (会议记录)
+    minutes.on_record,
+    minutes.on_choice,
     # thought reports
     reports.on_report_button,
     # secretary tools

@@ -19,12 +19,14 @@ from bot.i18n import Translator, translator
 from bot.services.branch_year import BranchYear, ensure_year, load_branch
 from bot.services.development import pipeline_in
 from bot.services.development_register import development_sheet
+from bot.services.minutes import minutes_book, register_rows
 from bot.services.plan_report import attendance_by_occurrence
 from bot.services.registers import (
     RegisterData,
     attendance_sheet,
     dues_sheet,
     handin_sheets,
+    minutes_sheet,
     plan_sheet,
     talks_sheet,
 )
@@ -102,6 +104,9 @@ def _load(session: Session, ctx: BranchYear, year: int) -> RegisterData:
         rows = session.exec(select(TalkParticipant).where(col(TalkParticipant.record_id).in_(ids)))
         for row in rows:
             participants.setdefault(row.record_id, []).append(row.member_id)
+    answers = attendance_by_occurrence(session, meetings)
+    # The year's meeting records: two queries whatever the number of meetings.
+    book = minutes_book(session, ctx.branch_id, [o.id for o in occs if o.id is not None])
     return RegisterData(
         ctx,
         year,
@@ -109,11 +114,12 @@ def _load(session: Session, ctx: BranchYear, year: int) -> RegisterData:
         groups,
         list(payments),
         list(occs),
-        attendance_by_occurrence(session, meetings),
+        answers,
         list(talks),
         participants,
         pipeline_in(session, branch_id=ctx.branch_id, now=ctx.now),
         handin_book(session, ctx.plan, members, year),
+        register_rows(ctx, book, occs, members, groups, answers),
     )
 
 
@@ -128,6 +134,7 @@ def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:
     dues_sheet(wb, data, tr)
     attendance_sheet(wb, data, tr)
     talks_sheet(wb, data, tr)
+    minutes_sheet(wb, data, tr)
     plan_sheet(wb, data, tr)
     development_sheet(wb, data.development, tr, data.handins)
     handin_sheets(wb, data, tr)

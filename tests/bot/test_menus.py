@@ -77,7 +77,8 @@ async def test_menus_per_language_role_and_group(menu_harness: Harness) -> None:
     assert secretary == [c.name for c in COMMANDS if c.name not in not_theirs]
     assert "invite" not in names(api.commands(chat(9002)))
     assert "members" in names(api.commands(chat(9002)))
-    assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS, "talks"]
+    # a group leader hands in talk records and records their group's meetings (/minutes)
+    assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS, "talks", "minutes"]
     assert api.commands(chat(9001))[0]["description"] == "link your account with an invite"
     assert api.commands(chat(1001)) == []  # plain members share the private-chat menu
     assert names(api.commands(chat(ADMIN))) == [
