@@ -100,6 +100,15 @@ async def off_the_loop(db: Database, fn: Callable[P, T], *args: P.args, **kwargs
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
+async def in_worker(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a long read-only report (a committee's scorecards over many branches) in a worker
+    thread, on SQLite too: it reads and computes for seconds, and on the loop every other
+    person's tap would wait for it. In a thread the loop keeps running (the interpreter hands
+    the GIL over every few milliseconds), and SQLite's WAL lets a reader run beside the writer.
+    """
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
 def received_at() -> float | None:
     """Event-loop time at which the update being handled was received (None outside one)."""
     return _RECEIVED.get()

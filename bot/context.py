@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.access import Seat
 from bot.i18n import Translator, translator
 from bot.menu import CommandInfo
+from bot.services.oversight import BranchesCache
 from bot.services.tap_views import TapViews
 from bot.settings import Settings
 from scheduler.clock import Clock
@@ -44,6 +45,8 @@ class Services:
     # Re-rendering state of the answer buttons: cached meeting views, coalesced group edits.
     tap_views: TapViews = field(default_factory=TapViews)
     group_edits: GroupEdits = field(default_factory=lambda: GroupEdits())
+    # Recent committee scorecard views (/branches pages reuse them for a minute).
+    reports: BranchesCache = field(default_factory=lambda: BranchesCache())
 
     @property
     def default_tr(self) -> Translator:

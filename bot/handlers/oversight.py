@@ -7,7 +7,7 @@ from telegram import Update
 
 from bot.access import Need
 from bot.buttons import VERSION, Button
-from bot.concurrency import off_the_loop
+from bot.concurrency import in_worker, off_the_loop
 from bot.context import BranchContext
 from bot.handlers.gate import reply, sender_of, with_seats
 from bot.handlers.pages import show
@@ -29,7 +29,7 @@ from bot.render.plan import page, pager
 from bot.render.text import Keyboard
 from bot.services.development import development_section
 from bot.services.overdue import build_overdue
-from bot.services.oversight import NotVisible, branches_view, check_visible, compliance_view
+from bot.services.oversight import NotVisible, check_visible, compliance_view
 from scheduler.compliance import Span
 
 _WORDS = {
@@ -68,9 +68,7 @@ async def _compliance(update: Update, context: BranchContext, span: Span, number
     sender = sender_of(context)
     assert sender.branch_id is not None  # requires() admitted a member of the committee
     branch_id, now = sender.branch_id, context.clock.now()
-    view = await off_the_loop(
-        context.db, compliance_view, context.db, branch_id=branch_id, span=span, now=now
-    )
+    view = await in_worker(compliance_view, context.db, branch_id=branch_id, span=span, now=now)
     text, number, total = page(compliance_text(view, context.tr), number)
     nav = pager(lambda p: Button("pg", (VIEW_OF[span], p)).encode(), number, total)
     rows: Keyboard = [nav] if nav else []
@@ -83,7 +81,7 @@ async def branches_command(update: Update, context: BranchContext) -> None:
     if span is None:
         await reply(update, context, context.tr.gettext("Usage: /branches [month|quarter|year]"))
         return
-    await _branches(update, context, span, 0)
+    await _branches(update, context, span, 0, fresh=True)
 
 
 _BRANCHES_CODES = "|".join(str(code) for code in BRANCHES_VIEWS)
@@ -93,13 +91,17 @@ BRANCHES_PATTERN = rf"^pg{VERSION}:(?:{_BRANCHES_CODES}):\d{{1,4}}$"
 @on_button("pg", pattern=BRANCHES_PATTERN, need=Need.ORG, private_only=True, alert=True)
 async def on_branches_page(update: Update, context: BranchContext, button: Button) -> None:
     """Turn a page of /branches, or come back to it from a branch (re-read)."""
-    await _branches(update, context, BRANCHES_VIEWS[button.args[0]], button.args[1])
+    await _branches(update, context, BRANCHES_VIEWS[button.args[0]], button.args[1], fresh=False)
 
 
-async def _branches(update: Update, context: BranchContext, span: Span, number: int) -> None:
+async def _branches(
+    update: Update, context: BranchContext, span: Span, number: int, *, fresh: bool
+) -> None:
     sender = await with_seats(context)
-    view = await off_the_loop(context.db, branches_view, context.db, seats=sender.seats or (),
-                              span=span, now=context.clock.now())  # fmt: skip
+    view = await in_worker(
+        context.services.reports.branches, context.db, seats=sender.seats or (), span=span,
+        now=context.clock.now(), fresh=fresh,
+    )  # fmt: skip
     number = max(0, min(number, page_count(view) - 1))
     tr = context.tr
     await show(update, branches_text(view, number, tr), branches_keyboard(view, number, tr))
@@ -125,12 +127,12 @@ async def on_open_branch(update: Update, context: BranchContext, button: Button)
         return
     span, now = SPAN_CODES[span_code], context.clock.now()
     if which == MEETINGS:
-        view = await off_the_loop(context.db, compliance_view, context.db,
-                                  branch_id=branch_id, span=span, now=now)  # fmt: skip
+        view = await in_worker(compliance_view, context.db, branch_id=branch_id, span=span,
+                               now=now)  # fmt: skip
         body = opened_meetings_text(view, tr)
     else:
-        report = build_overdue(context.db, branch_id=branch_id, now=now)
-        late = development_section(context.db, branch_id=branch_id, now=now)
+        report = await in_worker(build_overdue, context.db, branch_id=branch_id, now=now)
+        late = await in_worker(development_section, context.db, branch_id=branch_id, now=now)
         body = "\n".join([opened_overdue_text(report, name, tr), *development_lines(late, tr)])
     text, number, total = page(body, number)
     await show(update, text, opened_keyboard(branch_id, span, which, number, total, tr))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -582,6 +583,43 @@ def branches_view(
     first seat's unit's zone), worst first. A constant number of statements."""
     with db.read() as session:
         return branches_in(session, seats=seats, span=span, now=now)
+
+
+class BranchesCache:
+    """Recent /branches views, so turning its pages or coming back from one branch does not
+    read and score every branch again: a view is reused for VIEW_REUSE of clock time, per set
+    of units seen and period; the command itself always builds a fresh one. Thread-safe
+    (views are built in worker threads)."""
+
+    VIEW_REUSE = dt.timedelta(minutes=1)
+    KEPT = 32
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[frozenset[int], Span], tuple[dt.datetime, BranchesView]] = {}
+        self._lock = threading.Lock()
+
+    def branches(
+        self,
+        db: Database,
+        *,
+        seats: Sequence[Seat],
+        span: Span,
+        now: dt.datetime,
+        fresh: bool = True,
+    ) -> BranchesView:
+        """`branches_view`; with `fresh=False`, the same view if built less than VIEW_REUSE
+        ago."""
+        key = (frozenset(s.unit_id for s in seats), span)
+        with self._lock:
+            kept = self._views.get(key)
+        if not fresh and kept is not None and abs(now - kept[0]) < self.VIEW_REUSE:
+            return kept[1]
+        view = branches_view(db, seats=seats, span=span, now=now)
+        with self._lock:
+            if len(self._views) >= self.KEPT:
+                self._views.pop(next(iter(self._views)))
+            self._views[key] = (now, view)
+        return view
 
 
 def branches_in(
