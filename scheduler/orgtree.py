@@ -6,9 +6,9 @@ access rules (bot/services/org.py) read the same tree the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from storage.models import OrgUnit
+from storage.models import OrgLevel, OrgUnit
 
 
 def subtree(units: Iterable[OrgUnit], roots: Iterable[int]) -> frozenset[int]:
@@ -26,3 +26,15 @@ def subtree(units: Iterable[OrgUnit], roots: Iterable[int]) -> frozenset[int]:
         seen.add(unit_id)
         todo.extend(children.get(unit_id, ()))
     return frozenset(seen)
+
+
+def committee_of(units: Mapping[int, OrgUnit], unit_id: int | None) -> OrgUnit | None:
+    """The nearest committee at or above `unit_id` (a general branch answers to its committee)."""
+    seen: set[int] = set()
+    while unit_id is not None and unit_id in units and unit_id not in seen:
+        seen.add(unit_id)
+        unit = units[unit_id]
+        if unit.level == OrgLevel.COMMITTEE.value:
+            return unit
+        unit_id = unit.parent_id
+    return None

@@ -24,6 +24,7 @@ from bot.access import Seat
 from bot.services.inert import visible
 from bot.services.invites import new_token, seat_invite
 from bot.services.org import subtree
+from scheduler.orgtree import committee_of
 from scheduler.problems import Problem as Reason
 from scheduler.recurrence import zone
 from scheduler.scorecard import ScoreConfig, ScoreConfigError, parse_score_config
@@ -440,9 +441,8 @@ def score_settings(db: Database, unit_name: str) -> ScoreSettings:
     """The weights a unit's branches are scored with (a general branch's: its committee's)."""
     with db.read() as session:
         unit = _known_unit(session, unit_name)
-        if unit.level != OrgLevel.COMMITTEE.value and unit.parent_id is not None:
-            parent = session.get(OrgUnit, unit.parent_id)
-            unit = parent if parent is not None else unit
+        units = {u.id: u for u in session.exec(select(OrgUnit)).all() if u.id is not None}
+        unit = committee_of(units, unit.id) or unit
         return ScoreSettings(unit.name, unit.score_toml, parse_score_config(unit.score_toml))
 
 

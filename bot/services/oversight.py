@@ -42,6 +42,7 @@ from scheduler.development.reminders import Person, load_people
 from scheduler.development.rules import PRE_MEMBER
 from scheduler.handins import HandIn, book_of, handin_items, load_handins, status_history
 from scheduler.kinds import ItemKind, quarter_of
+from scheduler.orgtree import committee_of
 from scheduler.plan import Localized, Plan, PlanItem, branch_plan, default_plan
 from scheduler.records import (
     DuesMonth,
@@ -73,7 +74,6 @@ from storage.models import (
     Member,
     Occurrence,
     OccurrenceStatus,
-    OrgLevel,
     OrgUnit,
     PartyGroup,
     TalkRecord,
@@ -272,18 +272,6 @@ def load_oversight(
         handins=tuple(handins),
         history=history,
     )
-
-
-def committee_of(units: Mapping[int, OrgUnit], unit_id: int | None) -> OrgUnit | None:
-    """The nearest committee at or above `unit_id` (a general branch answers to its committee)."""
-    seen: set[int] = set()
-    while unit_id is not None and unit_id in units and unit_id not in seen:
-        seen.add(unit_id)
-        unit = units[unit_id]
-        if unit.level == OrgLevel.COMMITTEE.value:
-            return unit
-        unit_id = unit.parent_id
-    return None
 
 
 def committee_config(units: Mapping[int, OrgUnit], unit_id: int | None) -> ScoreConfig:
