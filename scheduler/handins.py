@@ -10,7 +10,7 @@ hand-in kind needs its table in the `match` and nothing in those views.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -107,65 +107,45 @@ def handin_book(
     active person who owed it on that quarter's deadline (by their status then: the recorded
     development steps, else their current status): what they handed in. Ordered by item,
     quarter, then `members`."""
-    return handin_books(session, {0: (plan, members)}, year, quarters=quarters)[0]
-
-
-def handin_books(
-    session: Session,
-    branches: Mapping[int, tuple[Plan, Sequence[Member]]],
-    year: int,
-    *,
-    quarters: Collection[int] | None = None,
-) -> dict[int, list[Owed]]:
-    """`handin_book` of many branches (by any key, each with its plan and members) with the
-    same queries as for one: the status history and the hand-ins of all of them at once."""
-    days = {
-        key: [
-            (item, day)
-            for item in handin_items(plan)
-            for day in item_dates(item, year)
-            if quarters is None or quarter_of(day)[1] in quarters
-        ]
-        for key, (plan, _members) in branches.items()
-    }
-    everyone = [m for _plan, members in branches.values() for m in members]
-    if not any(days.values()):
-        return {key: [] for key in branches}
-    history = _status_history(session, [m.id for m in everyone if m.id is not None])
+    items = handin_items(plan)
+    if not items:
+        return []
+    days = [
+        (item, day)
+        for item in items
+        for day in item_dates(item, year)
+        if quarters is None or quarter_of(day)[1] in quarters
+    ]
+    history = _status_history(session, [m.id for m in members if m.id is not None])
 
     def owed_on(item: PlanItem, m: Member, day: dt.date) -> bool:
         status = _status_on(history.get(m.id or 0, []), day, m.status)
         return status is not None and owes(item.kind, item.audience, m.role, m.group_id, status)
 
     owing = {
-        key: {
-            (item.id, m.id): m
-            for item in handin_items(plan)
-            for m in members
-            if m.id is not None
-            and m.active
-            and any(owed_on(item, m, day) for it, day in days[key] if it is item)
-        }
-        for key, (plan, members) in branches.items()
+        (item.id, m.id): m
+        for item in items
+        for m in members
+        if m.id is not None
+        and m.active
+        and any(owed_on(item, m, day) for it, day in days if it is item)
     }
     rows = load_handins(
         session,
-        {item.kind for found in days.values() for item, _day in found},
-        {quarter_of(day) for found in days.values() for _item, day in found},
-        member_ids={m.id or 0 for found in owing.values() for m in found.values()},
+        {i.kind for i in items},
+        {quarter_of(day) for _, day in days},
+        member_ids={m.id or 0 for m in owing.values()},
     )
     by_key = {(h.kind, h.member_id, h.year, h.quarter): h for h in rows}
-    books: dict[int, list[Owed]] = {}
-    for key, (_plan, members) in branches.items():
-        book = books.setdefault(key, [])
-        for item, day in days[key]:
-            q = quarter_of(day)[1]
-            for m in members:
-                if (item.id, m.id) not in owing[key] or m.id is None or not owed_on(item, m, day):
-                    continue
-                found = by_key.get((item.kind, m.id, year, q))
-                book.append(Owed(item, year, q, day, m.id, m.name, m.group_id, found))
-    return books
+    book = []
+    for item, day in days:
+        q = quarter_of(day)[1]
+        for m in members:
+            if (item.id, m.id) not in owing or m.id is None or not owed_on(item, m, day):
+                continue
+            found = by_key.get((item.kind, m.id, year, q))
+            book.append(Owed(item, year, q, day, m.id, m.name, m.group_id, found))
+    return book
 
 
 # The status a recorded development step puts a person in, from its day on.

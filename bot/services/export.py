@@ -28,7 +28,7 @@ from bot.services.registers import (
     plan_sheet,
     talks_sheet,
 )
-from scheduler.handins import handin_books
+from scheduler.handins import handin_book
 from scheduler.ics import plan_to_ics
 from scheduler.kinds import ItemKind
 from scheduler.occurrences import changed_occurrences, sync_many
@@ -78,9 +78,9 @@ def export_branch(
         since=branch_start(ctx.branch),
     )
     return Export(
-        xlsx_name=f"{_slug(ctx.branch.name)}-{data.year}.xlsx",
+        xlsx_name=f"{slug(ctx.branch.name)}-{data.year}.xlsx",
         xlsx=workbook_bytes(data, tr),
-        ics_name=f"{_slug(ctx.branch.name)}-{data.year}.ics",
+        ics_name=f"{slug(ctx.branch.name)}-{data.year}.ics",
         ics=ics,
     )
 
@@ -157,16 +157,16 @@ def load_registers(
     ):
         talks[record.branch_id].append(record)
     participants: dict[int, list[int]] = {}
-    for row in session.exec(
+    for part in session.exec(
         select(TalkParticipant)
         .join(TalkRecord, col(TalkRecord.id) == TalkParticipant.record_id)
         .where(col(TalkRecord.branch_id).in_(ids), TalkRecord.year == year)
     ):
-        participants.setdefault(row.record_id, []).append(row.member_id)
+        participants.setdefault(part.record_id, []).append(part.member_id)
     # The pipeline names people by their active colleagues, as /pipeline does.
     names: dict[int | None, str] = {m.id: m.name for i in ids for m in members[i] if m.active}
     pipelines = pipelines_in(session, {i: ctxs[i].today for i in ids}, names)
-    handins = handin_books(session, {i: (ctxs[i].plan, members[i]) for i in ids}, year)
+    handins = {i: handin_book(session, ctxs[i].plan, members[i], year) for i in ids}
     return {
         i: RegisterData(
             ctxs[i],
@@ -204,7 +204,7 @@ def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:
     return out.getvalue()
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     """A file-name-safe version of a branch name (CJK kept)."""
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name).strip("_") or "branch"
 
@@ -235,4 +235,4 @@ def export_member(db: Database, *, member_id: int, now: dt.datetime) -> tuple[st
     handin_sheets(wb, data, tr)
     out = io.BytesIO()
     wb.save(out)
-    return f"{_slug(member.name)}-{data.year}.xlsx", out.getvalue()
+    return f"{slug(member.name)}-{data.year}.xlsx", out.getvalue()
