@@ -10,7 +10,7 @@ hand-in kind needs its table in the `match` and nothing in those views.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -44,10 +44,15 @@ def load_handins(
     quarters: Collection[tuple[int, int]],
     *,
     member_ids: Collection[int] | None = None,
+    branch_ids: Collection[int] | None = None,
 ) -> list[HandIn]:
-    """The hand-ins of these kinds for these (year, quarter)s: one query per hand-in kind."""
+    """The hand-ins of these kinds for these (year, quarter)s: one query per hand-in kind.
+
+    `member_ids` / `branch_ids`: only these members' / these branches' (None: everyone's)."""
     found: list[HandIn] = []
     if not quarters or (member_ids is not None and not member_ids):
+        return found
+    if branch_ids is not None and not branch_ids:
         return found
     for kind in sorted(set(kinds)):
         match kind:
@@ -70,6 +75,8 @@ def load_handins(
                 )
                 if member_ids is not None:
                     stmt = stmt.where(col(ThoughtReport.member_id).in_(list(member_ids)))
+                if branch_ids is not None:
+                    stmt = stmt.where(col(ThoughtReport.branch_id).in_(list(branch_ids)))
                 found += [HandIn(kind, *row) for row in session.execute(stmt)]
             case _:
                 assert_never(kind)
@@ -106,46 +113,70 @@ def handin_book(
     """For each hand-in item, each of its quarters in `year` (or only `quarters`) and each
     active person who owed it on that quarter's deadline (by their status then: the recorded
     development steps, else their current status): what they handed in. Ordered by item,
-    quarter, then `members`."""
+    quarter, then `members`. Two queries; `book_of` is the same without them."""
     items = handin_items(plan)
     if not items:
         return []
-    days = [
-        (item, day)
-        for item in items
-        for day in item_dates(item, year)
-        if quarters is None or quarter_of(day)[1] in quarters
-    ]
+    days = _days(items, year, quarters)
     history = _status_history(session, [m.id for m in members if m.id is not None])
-
-    def owed_on(item: PlanItem, m: Member, day: dt.date) -> bool:
-        status = _status_on(history.get(m.id or 0, []), day, m.status)
-        return status is not None and owes(item.kind, item.audience, m.role, m.group_id, status)
-
     owing = {
-        (item.id, m.id): m
+        m.id or 0
         for item in items
         for m in members
         if m.id is not None
         and m.active
-        and any(owed_on(item, m, day) for it, day in days if it is item)
+        and any(_owed_on(history, item, m, day) for it, day in days if it is item)
     }
     rows = load_handins(
         session,
         {i.kind for i in items},
         {quarter_of(day) for _, day in days},
-        member_ids={m.id or 0 for m in owing.values()},
+        member_ids=owing,
     )
-    by_key = {(h.kind, h.member_id, h.year, h.quarter): h for h in rows}
+    return book_of(plan, members, year, history=history, handins=rows, quarters=quarters)
+
+
+def book_of(
+    plan: Plan,
+    members: Sequence[Member],
+    year: int,
+    *,
+    history: Mapping[int, Sequence[tuple[dt.date, str]]],
+    handins: Iterable[HandIn],
+    quarters: Collection[int] | None = None,
+) -> list[Owed]:
+    """`handin_book` over rows already loaded (pure): `history` as `status_history` gives it,
+    `handins` as `load_handins` does (other members' and other quarters' rows are ignored)."""
+    items = handin_items(plan)
+    days = _days(items, year, quarters)
+    by_key = {(h.kind, h.member_id, h.year, h.quarter): h for h in handins}
     book = []
     for item, day in days:
         q = quarter_of(day)[1]
         for m in members:
-            if (item.id, m.id) not in owing or m.id is None or not owed_on(item, m, day):
+            if m.id is None or not m.active or not _owed_on(history, item, m, day):
                 continue
             found = by_key.get((item.kind, m.id, year, q))
             book.append(Owed(item, year, q, day, m.id, m.name, m.group_id, found))
     return book
+
+
+def _days(
+    items: Sequence[PlanItem], year: int, quarters: Collection[int] | None
+) -> list[tuple[PlanItem, dt.date]]:
+    return [
+        (item, day)
+        for item in items
+        for day in item_dates(item, year)
+        if quarters is None or quarter_of(day)[1] in quarters
+    ]
+
+
+def _owed_on(
+    history: Mapping[int, Sequence[tuple[dt.date, str]]], item: PlanItem, m: Member, day: dt.date
+) -> bool:
+    status = _status_on(history.get(m.id or 0, []), day, m.status)
+    return status is not None and owes(item.kind, item.audience, m.role, m.group_id, status)
 
 
 # The status a recorded development step puts a person in, from its day on.
@@ -156,15 +187,15 @@ _STATUS_FROM = {
     Step.APPROVED: MemberStatus.PROBATIONARY.value,
     Step.CONVERTED: MemberStatus.FULL.value,
 }
+_STEPS = frozenset(s.value for s in Step)
 
 
 def _status_history(
     session: Session, member_ids: Sequence[int]
 ) -> dict[int, list[tuple[dt.date, str]]]:
     """Each person's recorded changes of status (development steps), in order: one query."""
-    found: dict[int, list[tuple[dt.date, str]]] = {}
     if not member_ids:
-        return found
+        return {}
     stmt = (
         sa_select(
             col(DevelopmentRecord.member_id),
@@ -174,8 +205,17 @@ def _status_history(
         .where(col(DevelopmentRecord.member_id).in_(list(member_ids)))
         .order_by(col(DevelopmentRecord.on), col(DevelopmentRecord.id))
     )
-    for member_id, on, step in session.execute(stmt):
-        status = _STATUS_FROM.get(step)  # a StrEnum key matches its stored value
+    return status_history((member_id, on, step) for member_id, on, step in session.execute(stmt))
+
+
+def status_history(
+    records: Iterable[tuple[int, dt.date, str]],
+) -> dict[int, list[tuple[dt.date, str]]]:
+    """Each person's changes of status from (member id, day, step) rows already loaded, in
+    the order given (by day, then id): what `_status_history` reads, without the query."""
+    found: dict[int, list[tuple[dt.date, str]]] = {}
+    for member_id, on, step in records:
+        status = _STATUS_FROM.get(Step(step)) if step in _STEPS else None
         if status is not None:
             found.setdefault(member_id, []).append((on, status))
     return found
