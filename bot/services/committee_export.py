@@ -35,6 +35,7 @@ from bot.services.charts import ScoreBar
 from bot.services.development_register import development_sheet
 from bot.services.export import load_registers, slug
 from bot.services.org import branches_below, visible_branch_ids
+from bot.services.oversight import branch_cards, load_oversight
 from bot.services.registers import (
     DATE,
     DATETIME,
@@ -336,8 +337,6 @@ def year_scorecards(
     """The scorecards of each month of `year` begun by `now` (in `tz`) and of the whole year,
     from one load of the year: each month is worked out from the loaded rows, no new query.
     Each branch is weighed by its own committee's settings."""
-    from bot.services.oversight import branch_cards, load_oversight
-
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     data = load_oversight(session, branch_ids, first=first, last=last)
     today = to_local(now, tz).date()
@@ -412,8 +411,6 @@ def year_cards(
     db: Database, branch_ids: Sequence[int], *, year: int, now: dt.datetime, tz_name: str
 ) -> Sequence[BranchCard]:
     """The scorecards of the year so far alone (`/export chart`): no registers loaded."""
-    from bot.services.oversight import branch_cards, load_oversight
-
     with db.read() as session:
         first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
         data = load_oversight(session, branch_ids, first=first, last=last)

@@ -296,12 +296,13 @@ def pipeline_in(session: Session, *, branch_id: int, now: dt.datetime) -> list[P
     return _ordered(_entries(session, branch_id, _today(session, branch_id, now)))
 
 
-def pipelines_in(
-    session: Session, todays: Mapping[int, dt.date], names: Mapping[int | None, str]
+def pipelines_of(
+    people: Mapping[int, Sequence[Person]],
+    todays: Mapping[int, dt.date],
+    names: Mapping[int | None, str],
 ) -> dict[int, list[PipelineEntry]]:
-    """`pipeline_in` of many branches (branch id -> its local today) in the same two queries
-    as one; `names`: the members' names by id, already loaded by the caller."""
-    people = load_people(session, list(todays))
+    """`pipeline_in` of many branches (branch id -> its local today) from people already read
+    by `load_people` for all of them; `names`: the members' names by id (pure)."""
     return {
         branch_id: _ordered(
             [

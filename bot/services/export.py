@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import Translator, translator
 from bot.services.branch_year import BranchYear, load_branch
-from bot.services.development import pipelines_in
+from bot.services.development import pipelines_of
 from bot.services.development_register import development_sheet
 from bot.services.registers import (
     RegisterData,
@@ -28,7 +28,8 @@ from bot.services.registers import (
     plan_sheet,
     talks_sheet,
 )
-from scheduler.handins import handin_book
+from scheduler.development.reminders import load_people
+from scheduler.handins import book_of, load_handins, status_history
 from scheduler.ics import plan_to_ics
 from scheduler.kinds import ItemKind
 from scheduler.occurrences import changed_occurrences, sync_many
@@ -165,8 +166,18 @@ def load_registers(
         participants.setdefault(part.record_id, []).append(part.member_id)
     # The pipeline names people by their active colleagues, as /pipeline does.
     names: dict[int | None, str] = {m.id: m.name for i in ids for m in members[i] if m.active}
-    pipelines = pipelines_in(session, {i: ctxs[i].today for i in ids}, names)
-    handins = {i: handin_book(session, ctxs[i].plan, members[i], year) for i in ids}
+    people = load_people(session, ids)  # development records and open deadlines
+    pipelines = pipelines_of(people, {i: ctxs[i].today for i in ids}, names)
+    # What each member hands in: their status history from the records just read, and the
+    # hand-ins of the year's quarters of all the branches at once.
+    history = status_history(
+        (p.member.id or 0, r.on, r.step) for found in people.values() for p in found
+        for r in p.records  # already by day, then id
+    )  # fmt: skip
+    rows = load_handins(session, set(ItemKind), {(year, q) for q in range(1, 5)}, branch_ids=ids)
+    handins = {
+        i: book_of(ctxs[i].plan, members[i], year, history=history, handins=rows) for i in ids
+    }
     return {
         i: RegisterData(
             ctxs[i],
