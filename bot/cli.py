@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     whose.add_argument(
         "--committee",
         metavar="UNIT",
-        help="a committee's or general branch's year: measures, verdicts, every branch's registers",
+        help="a committee's or general branch's year: measures, verdicts, each branch's registers",
     )
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx")
     export.add_argument("--year", type=int)

@@ -23,7 +23,7 @@ from scheduler.ics import plan_to_ics
 from scheduler.occurrences import changed_occurrences
 from scheduler.plan import Plan, PlanError, branch_plan, default_plan, load_plan, parse_plan
 from scheduler.records import branch_start
-from scheduler.recurrence import occurrences, zone
+from scheduler.recurrence import occurrences, to_local, zone
 from storage import repositories as repo
 from storage.backup import BackupError, backup_sqlite, restore_sqlite, run_lock
 from storage.db import Database, DatabaseError
@@ -364,7 +364,7 @@ def _export_committee(args: argparse.Namespace, env: Env, out: Path) -> int:
     if not scope.branch_ids:
         raise CommandError(f"no branch is attached to {args.committee!r} or below it")
     now = env.clock.now()
-    year = env.year(args.year) if args.year is not None else now.astimezone(zone(unit.timezone)).year
+    year = to_local(now, zone(unit.timezone)).year if args.year is None else env.year(args.year)
     export = export_committee(
         db,
         scope.branch_ids,

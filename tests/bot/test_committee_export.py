@@ -59,7 +59,10 @@ def _committee(db: Database, names: tuple[str, str, str] = ("Alpha", "Beta", "Ga
     with db.transaction() as s:
         for n, (name, unit) in enumerate(zip(names, (committee, general, general), strict=True)):
             built = add_branch(
-                s, name, unit_id=unit, people=_people(f"B{n}", 3, secretary=BOTH if n == 0 else None)
+                s,
+                name,
+                unit_id=unit,
+                people=_people(f"B{n}", 3, secretary=BOTH if n == 0 else None),
             )
             skip = [("committee_meeting", "2026-03-03")] if n == 1 else []
             complete_record(s, built.branch_id, months=Q1, now=NOW, skip=skip)
@@ -95,7 +98,7 @@ def _export(db: Database, unit: str = "Party Committee") -> CommitteeExport:
 
 
 def test_measure_sheets_have_a_row_per_branch_and_a_column_per_month(db: Database) -> None:
-    made = _committee(db)
+    _committee(db)
     sheets = _book(_export(db).xlsx)
     for title in ("Meetings on time", "Meeting attendance", "Dues on time",
                   "Talks and reports handed in", "Unreachable members",
@@ -116,9 +119,7 @@ def test_measure_sheets_have_a_row_per_branch_and_a_column_per_month(db: Databas
     assert meetings["E3"].number_format == PERCENT  # Month 3 of Beta: a number, not text
     scores = _rows(sheets["Score"])
     assert scores["Beta"]["Month 3"] < scores["Alpha"]["Month 3"]  # type: ignore[operator]
-    compliance = [
-        [c.value for c in row] for row in sheets["Compliance"].iter_rows(min_row=2)
-    ]
+    compliance = [[c.value for c in row] for row in sheets["Compliance"].iter_rows(min_row=2)]
     missed = [r for r in compliance if r[0] == "Beta" and r[3] == "2026-03" and r[6] != "on time"]
     assert [(r[2], r[6]) for r in missed] == [("Branch committee meeting", "not recorded")]
     # Each branch's registers follow, named after its row and the branch.
