@@ -17,6 +17,9 @@ class Need(enum.Enum):
     PERSON = "person"
     MEMBER = "member"
     GROUP_LEADER = "group_leader"
+    # Records meetings (会议记录): group leaders their groups' meetings, the committee and the
+    # secretary every meeting (bot/services/minutes.py decides per meeting).
+    RECORDER = "recorder"
     COMMITTEE = "committee"
     SECRETARY = "secretary"
     ADMIN = "admin"  # no role grants it: only ADMIN_TELEGRAM_IDS (commands marked admin)
@@ -28,9 +31,9 @@ class Need(enum.Enum):
 # What each role may do, beyond what anyone may.
 _GRANTS: dict[Role, frozenset[Need]] = {
     Role.MEMBER: frozenset({Need.MEMBER}),
-    Role.GROUP_LEADER: frozenset({Need.MEMBER, Need.GROUP_LEADER}),
-    Role.COMMITTEE: frozenset({Need.MEMBER, Need.COMMITTEE}),
-    Role.SECRETARY: frozenset({Need.MEMBER, Need.COMMITTEE, Need.SECRETARY}),
+    Role.GROUP_LEADER: frozenset({Need.MEMBER, Need.GROUP_LEADER, Need.RECORDER}),
+    Role.COMMITTEE: frozenset({Need.MEMBER, Need.RECORDER, Need.COMMITTEE}),
+    Role.SECRETARY: frozenset({Need.MEMBER, Need.RECORDER, Need.COMMITTEE, Need.SECRETARY}),
 }
 
 

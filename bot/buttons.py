@@ -37,7 +37,10 @@ ACTIONS: dict[str, int] = {
     "da": 1,  # confirm every payment listed in /dues review: the highest payment id shown
     "bd": 1,  # how reminders go, asked by /bindgroup: 0 private, 1 group chat, 2 both
     "su": 3,  # a setup preview (roster, plan, settings): kind code, preview number, 1 apply 0 not
+    "mr": 2,  # record (or correct) a meeting's record: occurrence id, scope (party group or 0)
+    "mc": 2,  # a choice in the meeting-record flow: choice code, member id or 0
     "sg": 2,  # /settings: 1 time zone, 2 language; the index of the chosen value
+    "ob": 4,  # open a branch from /branches: branch id, span 0-2, 0 meetings 1 overdue, page
 }
 VERSION = "1"
 MAX_BYTES = 64  # Telegram's limit on callback_data, in UTF-8 bytes

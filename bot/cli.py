@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import __version__, cli_actions
 from bot.logging_setup import configure_logging, redact
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check the deployment before starting the bot")
     doctor.add_argument("--offline", action="store_true", help="do not ask Telegram")
 
+    _org_parser(sub)
+
     restore = sub.add_parser(
         "restore", help="put an SQLite backup in place of the database (bot stopped)"
     )
@@ -117,9 +120,79 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _org_parser(sub: Any) -> None:
+    """`branchbot org …`: committees (党委), general branches (党总支), their seats."""
+    org = sub.add_parser(
+        "org",
+        help="the Party organisation above branches: units, seats and their invite links",
+        description="Keep the Party committee and general branches above the branches, the "
+        "branches attached to them, and their seats (secretary, organisation member). Texts "
+        "are in DEFAULT_LOCALE, the same as the /org command in Telegram.",
+    )
+    org_sub = org.add_subparsers(dest="org_command", required=True, metavar="ACTION")
+    org_sub.add_parser("show", help="the tree: committee → general branches → branches, seats")
+    add = org_sub.add_parser("add", help="add a Party committee, or a general branch under one")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--general-branch",
+        action="store_true",
+        help="a general branch (党总支); needs --under COMMITTEE (default: a committee, 党委)",
+    )
+    add.add_argument("--under", metavar="COMMITTEE", help="the committee above a general branch")
+    add.add_argument("--timezone", metavar="TZ", help="default: DEFAULT_TIMEZONE")
+    add.add_argument("--language", choices=("zh_CN", "en"), help="default: DEFAULT_LOCALE")
+    attach = org_sub.add_parser("attach", help="put a branch under a unit (it leaves any other)")
+    attach.add_argument("branch", metavar="BRANCH")
+    attach.add_argument("unit", metavar="UNIT")
+    detach = org_sub.add_parser("detach", help="take a branch out from under its unit")
+    detach.add_argument("branch", metavar="BRANCH")
+    seat = org_sub.add_parser(
+        "seat", help="give someone a seat at a unit and print their one-time invite link"
+    )
+    seat.add_argument("unit", metavar="UNIT")
+    seat.add_argument("name", metavar="NAME")
+    seat.add_argument(
+        "--role",
+        choices=("secretary", "organisation"),
+        help="书记 or 组织委员 (required for a new seat)",
+    )
+    seat.add_argument(
+        "--again",
+        action="store_true",
+        help="a new link for an existing seat; its earlier links stop working",
+    )
+    seat.add_argument(
+        "--bot",
+        metavar="USERNAME",
+        help="the bot's username for the link (default: ask Telegram with BOT_TOKEN)",
+    )
+    unseat = org_sub.add_parser("unseat", help="end a seat: unlinked, its links void, at once")
+    unseat.add_argument("unit", metavar="UNIT")
+    unseat.add_argument("name", metavar="NAME")
+    rename = org_sub.add_parser("rename", help="rename a committee or general branch")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+    remove = org_sub.add_parser(
+        "remove",
+        help="remove a unit with its seats (refused while branches or units are under it)",
+    )
+    remove.add_argument("unit", metavar="UNIT")
+    score = org_sub.add_parser(
+        "score",
+        help="a committee's score weights: show them, set them from a TOML file, or --reset",
+        description="The weights of the branch scorecards (docs/oversight.md). Without FILE: "
+        "print the weights in use (a general branch's are its committee's).",
+    )
+    score.add_argument("unit", metavar="UNIT")
+    score.add_argument("file", metavar="FILE", nargs="?", help="score settings (TOML)")
+    score.add_argument("--reset", action="store_true", help="back to the default weights")
+
+
 def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace, cli_actions.Env], int]:
     if args.command == "plan":
         return cli_actions.PLAN[args.plan_command]
+    if args.command == "org":
+        return cli_actions.ORG[args.org_command]
     return cli_actions.TOP[args.command]
 
 

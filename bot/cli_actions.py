@@ -13,7 +13,22 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import MissingCatalogError, Translator, translator
+from bot.render import org as text
 from bot.render.plan_year import holiday_warnings, plan_year_text
+from bot.services.org_admin import (
+    ADMIN,
+    OrgRefused,
+    add_unit,
+    attach_branch,
+    detach_branch,
+    org_tree,
+    remove_unit,
+    rename_unit,
+    score_settings,
+    seat_person,
+    set_score,
+    unseat_person,
+)
 from bot.services.roster import RosterError, export_roster, import_roster, read_roster
 from bot.services.uploads import set_plan
 from bot.settings import Settings
@@ -456,4 +471,165 @@ PLAN: dict[str, Command] = {
     "set": plan_set_command,
     "show": plan_show_command,
     "ics": plan_ics_command,
+}
+
+
+# -- `branchbot org …`: the organisation above branches ----------------------------------------
+
+
+def _org_text(env: Env) -> Translator:
+    """The language of `org` answers: the deployment's default, as /org speaks to admins."""
+    return translator(env.settings.default_locale, env.settings.default_timezone)
+
+
+def _org_run(env: Env, act: Callable[[Database, Translator], str]) -> int:
+
+    tr = _org_text(env)
+    db = env.database()
+    db.upgrade()
+    try:
+        print(act(db, tr))
+    except OrgRefused as error:
+        raise CommandError(text.refused(error, tr).replace("\n", " ")) from None
+    return 0
+
+
+def org_show_command(args: argparse.Namespace, env: Env) -> int:
+    """Print the tree: committees, their general branches, branches and seats."""
+    return _org_run(env, lambda db, tr: text.tree_text(org_tree(db, actor=ADMIN), tr))
+
+
+def org_add_command(args: argparse.Namespace, env: Env) -> int:
+    """Add a committee, or a general branch under a committee."""
+
+    def act(db: Database, tr: Translator) -> str:
+        added = add_unit(
+            db,
+            args.name,
+            general_branch=args.general_branch,
+            under=args.under,
+            timezone=args.timezone,
+            language=args.language,
+            default_timezone=env.settings.default_timezone,
+            default_locale=env.settings.default_locale,
+            now=env.clock.now(),
+        )
+        return text.unit_added(added, tr)
+
+    return _org_run(env, act)
+
+
+def org_attach_command(args: argparse.Namespace, env: Env) -> int:
+    """Put a branch under a unit."""
+    return _org_run(
+        env,
+        lambda db, tr: text.attached(
+            args.branch, args.unit, attach_branch(db, args.branch, args.unit), tr
+        ),
+    )
+
+
+def org_detach_command(args: argparse.Namespace, env: Env) -> int:
+    """Take a branch out from under its unit."""
+    return _org_run(
+        env, lambda db, tr: text.detached(args.branch, detach_branch(db, args.branch), tr)
+    )
+
+
+def org_seat_command(args: argparse.Namespace, env: Env) -> int:
+    """Add a seat (or, with --again, a new link for one) and print the one-time invite link."""
+    username = _bot_username(args.bot, env)  # before anything is written
+
+    def act(db: Database, tr: Translator) -> str:
+        issued = seat_person(
+            db,
+            args.unit,
+            args.name,
+            role=args.role,
+            again=args.again,
+            actor=ADMIN,
+            now=env.clock.now(),
+            ttl_days=env.settings.invite_ttl_days,
+        )
+        return text.seat_issued(issued, f"https://t.me/{username}?start={issued.token}", tr)
+
+    return _org_run(env, act)
+
+
+def _bot_username(given: str | None, env: Env) -> str:
+    """The bot's @username for deep links: --bot, else getMe with BOT_TOKEN."""
+    if given:
+        name = given.removeprefix("@")
+        if not name.replace("_", "").isalnum():
+            raise CommandError(f"--bot {given!r} is not a Telegram bot username")
+        return name
+    from bot.settings import SettingsError
+    from bot.telegram_probe import ProbeError, probe
+
+    try:
+        return probe(env.settings).username
+    except (ProbeError, SettingsError) as exc:
+        raise CommandError(
+            f"cannot make the invite link without the bot's username: {exc} "
+            "(or name the bot with --bot USERNAME)"
+        ) from None
+
+
+def org_unseat_command(args: argparse.Namespace, env: Env) -> int:
+    """End a seat: it is unlinked and its unused links stop working."""
+    return _org_run(
+        env, lambda db, tr: text.unseated(unseat_person(db, args.unit, args.name, actor=ADMIN), tr)
+    )
+
+
+def org_rename_command(args: argparse.Namespace, env: Env) -> int:
+    """Rename a committee or general branch."""
+
+    def act(db: Database, tr: Translator) -> str:
+        rename_unit(db, args.old, args.new)
+        return text.renamed(args.old, args.new, tr)
+
+    return _org_run(env, act)
+
+
+def org_remove_command(args: argparse.Namespace, env: Env) -> int:
+    """Remove an empty unit and its seats."""
+
+    def act(db: Database, tr: Translator) -> str:
+        remove_unit(db, args.unit)
+        return text.removed(args.unit, tr)
+
+    return _org_run(env, act)
+
+
+def org_score_command(args: argparse.Namespace, env: Env) -> int:
+    """Show a committee's score weights, set them from a TOML file, or go back to the defaults."""
+    if args.file is not None and args.reset:
+        raise CommandError("give either FILE or --reset, not both")
+
+    def act(db: Database, tr: Translator) -> str:
+        if args.reset:
+            return text.score_text(set_score(db, args.unit, None), tr)
+        if args.file is not None:
+            raw = _read(Path(args.file))
+            try:
+                toml_text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CommandError(f"{args.file}: not UTF-8 text") from None
+            return text.score_text(set_score(db, args.unit, toml_text), tr)
+        return text.score_text(score_settings(db, args.unit), tr)
+
+    return _org_run(env, act)
+
+
+ORG: dict[str, Command] = {
+    "show": org_show_command,
+    "add": org_add_command,
+    "attach": org_attach_command,
+    "detach": org_detach_command,
+    "seat": org_seat_command,
+    "unseat": org_unseat_command,
+    "rename": org_rename_command,
+    "remove": org_remove_command,
+    "score": org_score_command,
 }

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlmodel import col, select
 
 from bot.i18n import catalog_problems
 from bot.settings import Settings
 from scheduler.recurrence import zone
 from storage import repositories as repo
 from storage.db import Database, DatabaseError, alembic_config
+from storage.models import OrgLevel, OrgPerson, OrgUnit
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -41,6 +43,8 @@ def diagnose(settings: Settings, *, offline: bool) -> Iterator[Finding]:
     db = yield from _database(settings)
     yield from _catalogs()
     yield from _time_zones(settings, db)
+    if db is not None:
+        yield from _organisation(db)
     yield from _font()
     if offline:
         yield Finding(OK, "telegram", "not asked (--offline)")
@@ -136,6 +140,55 @@ def _time_zones(settings: Settings, db: Database | None) -> Iterator[Finding]:
         yield Finding(FAIL, "time zones", f"no tz data for {', '.join(bad)} (install tzdata)")
     else:
         yield Finding(OK, "time zones", f"tz data for {', '.join(sorted(names))}")
+
+
+def _organisation(db: Database) -> Iterator[Finding]:
+    """The units above branches: valid zones, general branches under a committee, and seats
+    whose invite was never opened (a warning: nobody sees those branches yet)."""
+    try:
+        with db.read() as session:
+            units = session.exec(select(OrgUnit)).all()
+            seats = session.exec(select(OrgPerson).where(col(OrgPerson.active).is_(True))).all()
+    except Exception:  # an empty or older database has no organisation tables yet
+        return
+    if not units:
+        yield Finding(OK, "organisation", "no committee or general branch")
+        return
+    by_id = {u.id: u for u in units}
+    failed = False
+    for unit in sorted(units, key=lambda u: u.name):
+        try:
+            zone(unit.timezone)
+        except ValueError:
+            failed = True
+            yield Finding(
+                FAIL, "organisation", f"{unit.name}: unknown time zone {unit.timezone!r}"
+            )
+        parent = by_id.get(unit.parent_id)
+        if unit.level == OrgLevel.GENERAL_BRANCH.value and (
+            parent is None or parent.level != OrgLevel.COMMITTEE.value
+        ):
+            failed = True
+            yield Finding(
+                FAIL, "organisation", f"{unit.name}: a general branch not under a committee"
+            )
+        elif unit.level == OrgLevel.COMMITTEE.value and unit.parent_id is not None:
+            failed = True
+            yield Finding(FAIL, "organisation", f"{unit.name}: a committee under another unit")
+    never = sorted(
+        f"{by_id[p.unit_id].name}/{p.name}"
+        for p in seats
+        if p.linked_at is None and p.unit_id in by_id
+    )
+    if never:
+        yield Finding(
+            WARN,
+            "organisation",
+            f"seats whose invite link was never opened: {', '.join(never)} "
+            "(branchbot org seat UNIT NAME --again makes a new one)",
+        )
+    if not failed:
+        yield Finding(OK, "organisation", f"{len(units)} units, {len(seats)} seats")
 
 
 def _font() -> Iterator[Finding]:

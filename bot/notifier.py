@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -38,22 +38,26 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.i18n import Translator, translator
+from bot.keyboards import markup as keyboard_markup
 from bot.keyboards import reminder_keyboard
 from bot.ratelimit import BULK, SendAborted, retry_seconds
 from bot.render.development import agenda_lines
 from bot.render.digest import digest_with_quorum
+from bot.render.minutes import ask_keyboard, ask_text
 from bot.render.nudges import nudge_text
+from bot.render.oversight import digest_text as oversight_digest_text
 from bot.render.reminders import reminder_text
 from bot.render.text import split_message
 from bot.services.development import AgendaItem, meeting_agenda, overdue_in
 from bot.services.digest_now import DigestNow
+from bot.services.oversight import BranchesView, unit_digest
 from bot.services.quorum import quorum_warnings
 from bot.services.reminders import ReminderView, ViewRequest, build_reminder_views
 from scheduler.digest import build_digest, digest_facts
 from scheduler.notify import Kind, Outcome, Outgoing
 from scheduler.records import CHECK_IN_CLOSES
 from storage.db import Database
-from storage.models import Branch, Member
+from storage.models import Branch, MeetingMinutes, Member, OrgPerson, OrgUnit
 
 log = logging.getLogger(__name__)
 DIGEST_REUSE = dt.timedelta(minutes=1)
@@ -70,7 +74,11 @@ class TelegramNotifier:
         self._views: dict[int, ReminderView] = {}
         self._agenda: dict[int, tuple[AgendaItem, ...]] = {}  # pipeline votes due at a meeting
         self._digests: dict[int, DigestNow] = {}
+        # A committee's digest per unit (built at, view) and which unit each row is for.
+        self._units: dict[int, tuple[dt.datetime, BranchesView | None]] = {}
+        self._unit_of: dict[int, int] = {}
         self._readers: dict[int, Translator] = {}  # delivery id -> recipient's translator
+        self._recorded: set[int] = set()  # asks to record a meeting recorded meanwhile
         self._rendered: dict[
             tuple[object, ...], tuple[list[str], InlineKeyboardMarkup | None]
         ] = {}
@@ -104,9 +112,11 @@ class TelegramNotifier:
             if requests:
                 self._views.update(build_reminder_views(session, requests, now=now))
                 self._agenda.update(meeting_agenda(session, [r.occurrence_id for r in requests]))
+            self._prepare_oversight(session, [i for i in items if i.kind == Kind.OVERSIGHT], now)
             others = [i for i in items if i.kind in (Kind.DIGEST, Kind.NUDGE)]
             if not others:
                 return
+            self._recorded.update(_already_recorded(session, others))
             branches = {
                 b.id: b
                 for b in session.exec(
@@ -135,6 +145,31 @@ class TelegramNotifier:
                         quorum=quorum_warnings(session, i.branch_id, now),
                         development=overdue_in(session, branch_id=i.branch_id, now=now),
                     )
+
+    def _prepare_oversight(
+        self, session: Session, items: Sequence[Outgoing], now: dt.datetime
+    ) -> None:
+        """Each unit's digest once per fan-out, and each seat holder's language (their own, or
+        the unit's)."""
+        if not items:
+            return
+        ids = {int(i.payload.get("person") or 0) for i in items}
+        people = {
+            p.id: p for p in session.exec(select(OrgPerson).where(col(OrgPerson.id).in_(ids)))
+        }
+        units = {u.id: u for u in session.exec(select(OrgUnit))}
+        for i in items:
+            person = people.get(int(i.payload.get("person") or 0))
+            unit = units.get(person.unit_id) if person is not None else None
+            if person is None or unit is None or unit.id is None:
+                continue
+            self._readers[i.delivery_id] = translator(
+                person.locale or unit.locale, unit.timezone, default_locale=self.default_locale
+            )
+            built = self._units.get(unit.id)
+            if built is None or abs(now - built[0]) >= DIGEST_REUSE:
+                self._units[unit.id] = (now, unit_digest(session, unit_id=unit.id, now=now))
+            self._unit_of[i.delivery_id] = unit.id
 
     def _fresh_digest(self, branch_id: int, now: dt.datetime) -> bool:
         """Whether the branch's digest was built in the last minute (a fan-out reuses it)."""
@@ -171,6 +206,15 @@ class TelegramNotifier:
         return Outcome.sent(sent[-1])
 
     def _render(self, item: Outgoing) -> Rendered | Outcome:
+        if item.kind == Kind.OVERSIGHT:
+            tr = self._readers.pop(item.delivery_id, None)
+            unit_id = self._unit_of.pop(item.delivery_id, None)
+            built = self._units.get(unit_id) if unit_id is not None else None
+            if tr is None or built is None:
+                return Outcome.skipped("seat or unit gone")
+            if built[1] is None:
+                return Outcome.skipped("no branch below the unit")
+            return split_message(oversight_digest_text(built[1], tr)), None
         if item.kind == Kind.DIGEST:
             digest = self._digests.get(item.branch_id)
             tr = self._readers.pop(item.delivery_id, None)
@@ -181,6 +225,12 @@ class TelegramNotifier:
             tr = self._readers.pop(item.delivery_id, None)
             if tr is None:
                 return Outcome.skipped("branch gone")
+            if item.payload.get("reason") == "minutes":
+                if item.delivery_id in self._recorded:
+                    self._recorded.discard(item.delivery_id)
+                    return Outcome.skipped("the meeting was recorded meanwhile")
+                keys = keyboard_markup(ask_keyboard(item.payload, tr))
+                return split_message(ask_text(item.payload, tr)), keys
             return split_message(nudge_text(item.payload, tr)), None
         view = self._views.pop(item.delivery_id, None)
         if view is None:
@@ -198,6 +248,23 @@ class TelegramNotifier:
                 self._rendered.clear()
             cached = self._rendered[key] = (split_message(text), markup)
         return cached
+
+
+def _already_recorded(session: Any, items: Sequence[Outgoing]) -> set[int]:
+    """The asks to record a meeting whose record was made since they were planned (1 query)."""
+    asks = {
+        i.delivery_id: (int(i.payload.get("occurrence") or 0), int(i.payload.get("scope") or 0))
+        for i in items
+        if i.payload.get("reason") == "minutes"
+    }
+    if not asks:
+        return set()
+    occs = {occ for occ, _scope in asks.values()}
+    stmt = select(MeetingMinutes.occurrence_id, MeetingMinutes.scope).where(
+        col(MeetingMinutes.occurrence_id).in_(occs)
+    )
+    done = {(int(o), int(s)) for o, s in session.exec(stmt).all()}
+    return {delivery for delivery, slot in asks.items() if slot in done}
 
 
 def scrub(text: str, token: str) -> str:

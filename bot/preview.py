@@ -13,10 +13,12 @@ import datetime as dt
 from sqlmodel import Session
 
 from bot.i18n import translator
+from scheduler.due import PlannedReminder
+from scheduler.minutes import all_asks
 from scheduler.occurrences import sync_occurrences
 from scheduler.plan import branch_plan
 from scheduler.recurrence import local_to_utc, zone
-from scheduler.sweep import load_facts, preview_lines
+from scheduler.sweep import PreviewLine, load_facts, preview_lines
 from storage import repositories as repo
 from storage.db import Database
 
@@ -46,6 +48,8 @@ def preview_report(
                 sync_occurrences(session, branch, year=year, now=now, plan=plan)
             facts = load_facts(session, [branch], start=start, end=end)
             lines = preview_lines(facts, start=start, end=end)
+            lines += _minutes_lines(all_asks(session, [branch], start=start, end=end))
+            lines.sort(key=lambda line: (line.at, line.kind != "digest", line.occurrence_id or 0))
             header = (
                 f"Preview for branch {branch.name!r} ({branch.timezone}, "
                 f"delivery {branch.delivery_mode}), {first} to {last}: nothing is sent."
@@ -59,6 +63,11 @@ def preview_report(
         local = tr.stamp(line.at)
         if line.kind == "digest":
             what = "digest    Weekly digest"
+        elif line.kind == "minutes":
+            item = titles.get(line.item_id or "", line.item_id)
+            what = f"record    ask to record {item} [{line.item_id}] #{line.occurrence_id}"
+        elif line.kind == "oversight":
+            what = "oversight Committee digest to the seat holders above the branch"
         else:
             what = f"reminder  {titles.get(line.item_id or '', line.item_id)} [{line.item_id}]"
         who = f"{line.direct} recipient{'s' if line.direct != 1 else ''}"
@@ -68,3 +77,15 @@ def preview_report(
     if not lines:
         out.append("nothing would be sent")
     return "\n".join(out)
+
+
+def _minutes_lines(asks: list[PlannedReminder]) -> list[PreviewLine]:
+    """The asks to record a meeting (scheduler.minutes), one line per meeting, phase and time."""
+    grouped: dict[tuple[dt.datetime, int | None, str | None], int] = {}
+    for ask in asks:
+        key = (ask.at, ask.occurrence_id, ask.item_id)
+        grouped[key] = grouped.get(key, 0) + 1
+    return [
+        PreviewLine(at, "minutes", item_id, occurrence_id, direct, group_chat=False)
+        for (at, occurrence_id, item_id), direct in grouped.items()
+    ]

@@ -52,7 +52,14 @@ from scheduler.occurrences import sync_occurrences
 from scheduler.plan import PlanError, branch_plan
 from scheduler.sweep import due_now, load_facts, rule_span
 from storage.db import Database
-from storage.models import Branch, DeliveryStatus, Member, Occurrence, OccurrenceStatus
+from storage.models import (
+    Branch,
+    DeliveryStatus,
+    Member,
+    Occurrence,
+    OccurrenceStatus,
+    OrgPerson,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -393,9 +400,24 @@ class Dispatcher:
                     ).where(col(Member.id).in_(member_ids))
                 )
             }
+            # A committee digest goes to a seat holder (OrgPerson), named in its payload.
+            person_ids = {_person_of(c) for c in claimed if c.kind == Kind.OVERSIGHT.value}
+            people = {
+                row[0]: _Who(*row[1:])
+                for row in session.execute(
+                    sa_select(
+                        col(OrgPerson.id),
+                        col(OrgPerson.active),
+                        col(OrgPerson.unreachable_reason),
+                        col(OrgPerson.telegram_id),
+                    ).where(col(OrgPerson.id).in_(person_ids))
+                )
+            }
         batch: list[tuple[Claimed, Outgoing | Outcome]] = []
         for c in claimed:
             member = members.get(c.member_id) if c.member_id is not None else None
+            if c.kind == Kind.OVERSIGHT.value:
+                member = people.get(_person_of(c))
             reason = _unwanted(c, occs.get(c.occurrence_id or -1), member, now)
             if reason:
                 batch.append((c, Outcome.skipped(reason)))
@@ -435,17 +457,20 @@ class Dispatcher:
             del results[:]
             settles: list[Settle] = []
             unreachable: dict[int, str] = {}
+            org_unreachable: dict[int, str] = {}
             migrations: list[tuple[int, int, int]] = []
             for claimed, outcome, at in taken:
                 held.pop(claimed.id, None)
                 settles.append(self._settle(claimed, outcome, at, report))
                 if outcome.status is Status.BLOCKED and claimed.member_id is not None:
                     unreachable[claimed.member_id] = outcome.reason
+                if outcome.status is Status.BLOCKED and claimed.kind == Kind.OVERSIGHT.value:
+                    org_unreachable[_person_of(claimed)] = outcome.reason
                 if outcome.status is Status.MIGRATED and outcome.new_chat_id is not None:
                     migrations.append((claimed.branch_id, claimed.chat_id, outcome.new_chat_id))
             if settles:
                 await asyncio.to_thread(
-                    self._write, settles, unreachable, migrations, taken[-1][2]
+                    self._write, settles, unreachable, migrations, taken[-1][2], org_unreachable
                 )
 
     def _write(
@@ -454,10 +479,12 @@ class Dispatcher:
         unreachable: dict[int, str],
         migrations: list[tuple[int, int, int]],
         now: dt.datetime,
+        org_unreachable: dict[int, str] | None = None,
     ) -> None:
         with self.db.transaction() as session:
             ledger.settle(session, settles)
             ledger.mark_unreachable(session, unreachable, now=now)
+            ledger.mark_org_unreachable(session, org_unreachable or {}, now=now)
             for branch_id, old, new in migrations:
                 ledger.migrate_group(session, branch_id=branch_id, old=old, new=new)
         for branch_id, old, new in migrations:
@@ -580,8 +607,18 @@ class _Who:
     telegram_id: int | None
 
 
+def _person_of(c: Claimed) -> int:
+    """The seat holder (OrgPerson id) a committee digest row is for."""
+    person = c.payload.get("person")
+    return person if isinstance(person, int) else 0
+
+
 def _unwanted(c: Claimed, occ: _Occ | None, member: _Who | None, now: dt.datetime) -> str | None:
     """Why a claimed row should not go out after all (None: send it)."""
+    if c.kind == Kind.OVERSIGHT.value and (
+        member is None or not member.active or member.unreachable_reason or not member.telegram_id
+    ):
+        return "seat holder unreachable or no longer seated"
     if c.member_id is not None and (
         member is None or not member.active or member.unreachable_reason or not member.telegram_id
     ):

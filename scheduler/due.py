@@ -158,8 +158,9 @@ class PlannedReminder:
 
     @property
     def to_group(self) -> bool:
-        """Whether this is the one message in the branch's group chat."""
-        return self.member_id is None
+        """Whether this is the one message in the branch's group chat (a committee digest has
+        no member either: it goes to a seat holder)."""
+        return self.member_id is None and self.kind != Kind.OVERSIGHT.value
 
     def is_stale(self, now: dt.datetime) -> bool:
         """Whether it is too late to be worth sending."""
@@ -320,6 +321,46 @@ def digest_instants(tz_name: str, start: dt.datetime, end: dt.datetime) -> list[
 def digest_recipients(members: Iterable[MemberFacts]) -> list[MemberFacts]:
     """Who gets the weekly digest: the secretary and committee members who can be messaged."""
     return [m for m in members if m.role in LEADERSHIP and m.can_be_messaged]
+
+
+def oversight_key(unit_id: int, week: tuple[int, int], person_id: int) -> str:
+    """The ledger key of one seat holder's weekly digest of a unit for an ISO (year, week)."""
+    return f"o:{unit_id}:{week[0]}-W{week[1]:02d}:p{person_id}"
+
+
+@dataclass(frozen=True)
+class SeatFacts:
+    """A linked, reachable seat holder at a committee or general branch, and its unit."""
+
+    person_id: int
+    unit_id: int
+    timezone: str  # the unit's
+    created_at: dt.datetime  # the unit's: no digest for a week before it existed
+    telegram_id: int
+    # The ledger row's branch (its column is NOT NULL): the first branch below the unit. The
+    # row is the seat holder's, not the branch's; `payload` names the person and the unit.
+    branch_id: int
+
+
+def planned_oversight(seats: Iterable[SeatFacts], at: dt.datetime) -> list[PlannedReminder]:
+    """The committee digests of the ISO week containing `at` (local to each unit), one per seat
+    holder, at the same Monday 08:00 as the branch digest. Never stale, like the branch's."""
+    planned: list[PlannedReminder] = []
+    for seat in seats:
+        week, monday = digest_week(at, seat.timezone)
+        if monday > at or monday < seat.created_at:
+            continue
+        planned.append(
+            PlannedReminder(
+                key=oversight_key(seat.unit_id, week, seat.person_id),
+                kind=Kind.OVERSIGHT.value,
+                branch_id=seat.branch_id,
+                chat_id=seat.telegram_id,
+                at=monday,
+                payload={"person": seat.person_id, "unit": seat.unit_id},
+            )
+        )
+    return planned
 
 
 def planned_digests(

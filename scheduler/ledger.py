@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Branch, Delivery, DeliveryStatus, Member
+from storage.models import Branch, Delivery, DeliveryStatus, Member, OrgPerson
 from storage.types import UTCDateTime
 
 AMBIGUOUS = "ambiguous"  # error prefix of a row that may already have been delivered once
@@ -267,6 +267,21 @@ def mark_unreachable(session: Session, reasons: Mapping[int, str], *, now: dt.da
             .values(
                 unreachable_reason=reason[:200],
                 unreachable_since=func.coalesce(col(Member.unreachable_since), now),
+            )
+        )
+
+
+def mark_org_unreachable(
+    session: Session, reasons: Mapping[int, str], *, now: dt.datetime
+) -> None:
+    """Record seat holders (OrgPerson) Telegram refused to reach: no more digests go to them."""
+    for person_id, reason in reasons.items():
+        session.execute(
+            update(OrgPerson)
+            .where(col(OrgPerson.id) == person_id)
+            .values(
+                unreachable_reason=reason[:200],
+                unreachable_since=func.coalesce(col(OrgPerson.unreachable_since), now),
             )
         )
 

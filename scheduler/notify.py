@@ -21,6 +21,7 @@ class Kind(enum.StrEnum):
     DIGEST = "digest"
     CHANGE = "change"
     NUDGE = "nudge"
+    OVERSIGHT = "oversight"  # a committee's weekly digest to one seat holder
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class Outgoing:
 
     @property
     def to_group(self) -> bool:
-        """Whether this goes to the branch's group chat rather than to one member."""
-        return self.member_id is None
+        """Whether this goes to the branch's group chat rather than to one member (or, for a
+        committee digest, to one seat holder)."""
+        return self.member_id is None and self.kind != Kind.OVERSIGHT.value
 
 
 class Status(enum.StrEnum):

@@ -73,8 +73,12 @@ def _wall_clock(tz: pytz.BaseTzInfo) -> dt.tzinfo:
     return _rules(tz.zone) if tz.zone else tz
 
 
+@functools.lru_cache(maxsize=4096)
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    """Return the n-th `weekday` (0=Monday) of the month; n=-1 is the last one."""
+    """Return the n-th `weekday` (0=Monday) of the month; n=-1 is the last one.
+
+    Cached (pure, and a date is immutable): a committee's view of 200 branches asks the same
+    few days thousands of times."""
     days = [
         d
         for d in calendar.Calendar().itermonthdates(year, month)
@@ -139,8 +143,18 @@ def _sorted(plan: Plan, occs: Iterable[Occurrence]) -> list[Occurrence]:
 
 def occurrences(plan: Plan, year: int, tz: pytz.BaseTzInfo) -> list[Occurrence]:
     """Return every occurrence of the plan whose local date is in `year`, by start then item."""
-    return _sorted(
-        plan, (_occurrence(item, d, tz) for item in plan.items for d in item_dates(item, year))
+    return list(_year_of(plan, year, tz))
+
+
+@functools.lru_cache(maxsize=256)
+def _year_of(plan: Plan, year: int, tz: pytz.BaseTzInfo) -> tuple[Occurrence, ...]:
+    # Pure in (plan, year, zone) and made of frozen values, so kept: a committee's view reads
+    # the same plan's year for hundreds of branches. Callers get their own list.
+    return tuple(
+        _sorted(
+            plan,
+            (_occurrence(item, d, tz) for item in plan.items for d in item_dates(item, year)),
+        )
     )
 
 

@@ -25,20 +25,24 @@ from scheduler.due import (
     MemberFacts,
     OccurrenceFacts,
     PlannedReminder,
+    SeatFacts,
     Slot,
     digest_instants,
     digest_week,
     due_reminders,
     planned_digests,
+    planned_oversight,
     planned_reminders,
     reminder_slots,
 )
 from scheduler.kinds import ItemKind
 from scheduler.ledger import existing_keys
+from scheduler.minutes import minutes_asks
+from scheduler.orgtree import subtree
 from scheduler.plan import Plan, branch_plan
 from scheduler.quorum_watch import quorum_warnings
 from scheduler.records import branch_start_instant
-from storage.models import Branch, Member, Occurrence
+from storage.models import Branch, Member, Occurrence, OrgPerson, OrgUnit
 
 _MARGIN = dt.timedelta(days=2)  # zone offsets and a rule's local time, with room to spare
 
@@ -82,6 +86,7 @@ class Facts:
     occurrences: dict[int, list[OccurrenceFacts]] = field(default_factory=dict)
     members: dict[int, list[MemberFacts]] = field(default_factory=dict)
     acted: Acted = field(default_factory=Acted)
+    seats: list[SeatFacts] = field(default_factory=list)  # committee digests' recipients
 
 
 def load_facts(
@@ -121,7 +126,44 @@ def load_facts(
             by_kind.append((kind, occ))
     facts.members = _members(session, ids)
     facts.acted = load_acted(session, by_kind)
+    facts.seats = load_seats(session, ids)
     return facts
+
+
+def load_seats(session: Session, branch_ids: Sequence[int]) -> list[SeatFacts]:
+    """The seat holders who get a committee digest and see one of `branch_ids` (3 queries):
+    active, linked, and not refused by Telegram (one who blocked the bot gets nothing more)."""
+    people = session.exec(
+        select(OrgPerson).where(
+            col(OrgPerson.active).is_(True),
+            col(OrgPerson.telegram_id).is_not(None),
+            col(OrgPerson.linked_at).is_not(None),
+            col(OrgPerson.unreachable_reason).is_(None),
+        )
+    ).all()
+    if not people:
+        return []
+    units = {u.id: u for u in session.exec(select(OrgUnit)).all() if u.id is not None}
+    attached = session.execute(
+        sa_select(col(Branch.id), col(Branch.org_unit_id)).where(
+            col(Branch.org_unit_id).is_not(None)
+        )
+    ).all()
+    wanted = set(branch_ids)
+    found: list[SeatFacts] = []
+    for person in sorted(people, key=lambda p: p.id or 0):
+        unit = units.get(person.unit_id)
+        if unit is None or unit.id is None or person.id is None or person.telegram_id is None:
+            continue
+        below = subtree(units.values(), [unit.id])
+        seen = sorted(b for b, u in attached if u in below)
+        if not seen or not wanted.intersection(seen):
+            continue
+        found.append(
+            SeatFacts(person.id, unit.id, unit.timezone, unit.created_at, person.telegram_id,
+                      seen[0])
+        )  # fmt: skip
+    return found
 
 
 def _members(session: Session, branch_ids: Sequence[int]) -> dict[int, list[MemberFacts]]:
@@ -187,6 +229,10 @@ def due_now(session: Session, facts: Facts, *, now: dt.datetime, since: dt.datet
             upcoming.append(digest_at + dt.timedelta(days=7))
         else:
             upcoming.append(digest_at)
+    planned.extend(planned_oversight(facts.seats, now))
+    for seat in facts.seats:
+        _week, monday = digest_week(now, seat.timezone)
+        upcoming.append(monday + dt.timedelta(days=7) if monday <= now else monday)
     plans = {view.facts.id: view.plan for view in facts.branches}
     warnings, later = quorum_warnings(session, plans, now=now, horizon=QUORUM_LOOKAHEAD)
     planned.extend(warnings)
@@ -195,6 +241,9 @@ def due_now(session: Session, facts: Facts, *, now: dt.datetime, since: dt.datet
     pipeline, pipeline_later = development_reminders(session, rows, now=now, since=since)
     planned.extend(pipeline)
     upcoming.extend(pipeline_later)
+    asks, asks_later = minutes_asks(session, rows, now=now, since=since)
+    planned.extend(asks)
+    upcoming.extend(asks_later)
     keys = existing_keys(
         session,
         occurrence_ids={p.occurrence_id for p in planned if p.occurrence_id is not None},
@@ -232,6 +281,11 @@ def preview_lines(facts: Facts, *, start: dt.datetime, end: dt.datetime) -> list
             digests = planned_digests(branch, members, at)
             if digests:
                 lines.append(_line(digests, None))
+    instants = {at for seat in facts.seats for at in digest_instants(seat.timezone, start, end)}
+    for at in sorted(instants):
+        digests = [p for p in planned_oversight(facts.seats, at) if p.at == at]
+        if digests:
+            lines.append(_line(digests, None))
     lines.sort(key=lambda line: (line.at, line.kind != "digest", line.occurrence_id or 0))
     return lines
 

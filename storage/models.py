@@ -310,6 +310,11 @@ class Delivery(SQLModel, table=True):
     #   digest  d:<branch>:<iso year>-W<week>:m<member>
     #   change  c:<occurrence>:<n-th change>:m<member>   (moved or cancelled)
     #   nudge   n:<group>:<local date>:m<member>
+    #   minutes m:<occurrence>:<scope>:<ask|follow>@<UTC yyyymmddHHMM>:m<member>
+    #           (the ask to record a meeting, and its follow-up: scheduler/minutes.py)
+    #   oversight  o:<unit>:<iso year>-W<week>:p<org person>   (a committee's weekly digest to
+    #           one seat holder; member_id is None, payload names the person and the unit, and
+    #           branch_id is the first branch below the unit, as the column is NOT NULL)
     key: str = Field(max_length=120, unique=True, index=True)
     branch_id: int = Field(foreign_key="branch.id", index=True)
     kind: str = Field(max_length=16)

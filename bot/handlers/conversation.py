@@ -14,12 +14,13 @@ from telegram.ext import filters
 
 from bot.buttons import Button, MalformedButton
 from bot.context import BranchContext
-from bot.handlers import attendance, talks
+from bot.handlers import attendance, minutes, talks
 from bot.handlers.gate import sender_of
 from bot.handlers.taps import answer, query_of
 from bot.render import meetings as text
 from bot.render.text import refusal_text
 from bot.services import conversation
+from bot.services import minutes as minutes_service
 from bot.services import talks as talks_service
 from bot.services.events import Refusal
 from scheduler.clock import Clock
@@ -52,17 +53,21 @@ async def on_flow_text(update: Update, context: BranchContext) -> None:
         await attendance.make_up_note(update, context)
     elif flow.flow == conversation.TALKS:
         await talks.talks_text(update, context, flow.step)
+    elif flow.flow == conversation.MINUTES:
+        await minutes.minutes_text(update, context)
     else:  # a flow that asks no question (a pending preview waits for its buttons)
         await on_stray_text(update, context)
 
 
 async def on_flow_file(update: Update, context: BranchContext) -> None:
-    """A photo or document from someone in a flow (the talk-records form)."""
+    """A photo or document from someone in a flow (the talk-records form, meeting records)."""
     flow = conversation.active(context.db, sender_of(context).telegram_id, now=context.clock.now())
     if flow is None or update.message is None:
         return
     if flow.flow == conversation.TALKS and flow.step == talks_service.FILE:
         await talks.talks_file(update, context)
+    elif flow.flow == conversation.MINUTES and flow.step == minutes_service.FILES:
+        await minutes.minutes_file(update, context)
     else:
         await update.message.reply_text(text.not_expected(context.tr))
 

@@ -25,6 +25,7 @@ from bot.menu import find_command
 from bot.render.onboarding import invite_explanation
 from bot.services import org
 from bot.services.members import mark_reachable
+from bot.services.org import mark_seat_reachable
 from scheduler.development.rules import PRE_MEMBER
 from storage import repositories as repo
 from storage.db import Database
@@ -62,6 +63,8 @@ async def identify_sender(update: Update, context: BranchContext) -> None:
     elif seated is not None:
         # Not in any branch, but holding a seat above branches (committee, general branch).
         person, unit, seats = seated
+        if person.unreachable_reason is not None and _is_private_message(update):
+            mark_seat_reachable(context.db, telegram_id=user.id)  # they wrote to us again
         context.sender = Sender(
             telegram_id=user.id,
             member_id=None,
@@ -116,13 +119,14 @@ async def with_seats(context: BranchContext) -> Sender:
     """The sender with their seats above branches looked up (once per update)."""
     sender = sender_of(context)
     if sender.seats is None:
-        seats = await off_the_loop(context.db, _seats, context.db, sender.telegram_id)
+        seats = await off_the_loop(context.db, seats_for, context.db, sender.telegram_id)
         sender = dataclasses.replace(sender, seats=seats)
         context.sender = sender
     return sender
 
 
-def _seats(db: Database, telegram_id: int) -> tuple[Seat, ...]:
+def seats_for(db: Database, telegram_id: int) -> tuple[Seat, ...]:
+    """The active seats of an account, in a read of their own."""
     with db.read() as session:
         return org.seats_of(session, telegram_id=telegram_id)
 
@@ -200,7 +204,7 @@ def requires(
             if not allowed(role, need, member=member, org=org_seat) and not admitted:
                 await refuse(
                     update, context, not_member=role is None and not org_seat,
-                    pre_member=not member,
+                    pre_member=not member, seat_only=role is None and org_seat,
                 )  # fmt: skip
                 return None
             if private_only and not _is_private(update):
@@ -220,10 +224,21 @@ def sender_of(context: BranchContext) -> Sender:
 
 
 async def refuse(
-    update: Update, context: BranchContext, *, not_member: bool, pre_member: bool = False
+    update: Update,
+    context: BranchContext,
+    *,
+    not_member: bool,
+    pre_member: bool = False,
+    seat_only: bool = False,
 ) -> None:
-    """Say why the person may not do this; write nothing."""
-    if not_member:
+    """Say why the person may not do this; write nothing. `seat_only`: they hold a seat above
+    branches but are in no branch, so a branch's commands are not theirs (no invite helps)."""
+    if seat_only:
+        text = context.tr.gettext(
+            "You hold a seat above the branches, not a place in a branch, so this command is "
+            "not for you. Send /help to see what you can do."
+        )
+    elif not_member:
         text = invite_explanation(context.tr)
     elif pre_member:
         text = context.tr.gettext(

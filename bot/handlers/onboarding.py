@@ -24,8 +24,9 @@ from telegram.ext import filters
 
 from bot.access import Need
 from bot.buttons import Button, MalformedButton, button
+from bot.concurrency import off_the_loop
 from bot.context import BranchContext, Services
-from bot.handlers.gate import refuse, reply, requires, sender_of
+from bot.handlers.gate import refuse, reply, requires, seats_for, sender_of, with_seats
 from bot.i18n import Translator, translator
 from bot.menu import CommandInfo, commands_for, describe
 from bot.profile import publish_descriptions
@@ -37,16 +38,20 @@ from bot.render.onboarding import (
     language_prompt,
     language_set,
     link_result,
+    seat_link_result,
     welcome_back,
 )
-from bot.services.invites import LinkStatus, redeem_invite
+from bot.services.invites import LinkOutcome, LinkStatus, redeem_invite
 from bot.services.members import (
+    BLOCKED_REASON,
     MenuTarget,
     mark_blocked,
     mark_reachable,
     menu_targets,
+    person_menu_target,
     set_locale,
 )
+from bot.services.org import mark_seat_reachable, mark_seat_unreachable
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -75,6 +80,9 @@ async def start_command(update: Update, context: BranchContext) -> None:
             return
         assert outcome.locale is not None and outcome.timezone is not None
         tr = translator(outcome.locale, outcome.timezone)
+        if outcome.unit_name is not None:  # a seat above branches
+            await _seat_linked(update, context, outcome, tr)
+            return
         member = outcome.target.member if outcome.target is not None else True
         commands = commands_for(
             context.services.commands, outcome.role, is_admin=sender.is_admin, member=member
@@ -84,23 +92,45 @@ async def start_command(update: Update, context: BranchContext) -> None:
             target = dataclasses.replace(outcome.target, is_admin=sender.is_admin)
             await refresh_menu(context.bot, target, context.services)
     elif sender.name is not None:
+        mark_seat_reachable(context.db, telegram_id=sender.telegram_id)
         await reply(update, context, welcome_back(sender.name, context.tr))
     elif sender.is_admin:
-        await reply(update, context, _help_for(update, context))
+        await reply(update, context, await _help_for(update, context))
     else:
         await reply(update, context, invite_explanation(context.tr))
 
 
+async def _seat_linked(
+    update: Update, context: BranchContext, outcome: LinkOutcome, tr: Translator
+) -> None:
+    """Greet a new seat holder with their unit, role and the commands seats give (from the
+    table, by Need.ORG), and give their chat the menu of everything they may now do."""
+    sender = sender_of(context)
+    commands = [c for c in context.services.commands if c.need is Need.ORG]
+    await reply(update, context, seat_link_result(outcome, commands, tr))
+    target = person_menu_target(
+        context.db,
+        telegram_id=sender.telegram_id,
+        is_admin=sender.is_admin,
+        default_locale=context.services.settings.default_locale,
+    )
+    await refresh_menu(context.bot, target, context.services)
+
+
 async def help_command(update: Update, context: BranchContext) -> None:
     """List exactly the commands this person may use (in a group: the group ones)."""
-    await reply(update, context, _help_for(update, context))
+    await reply(update, context, await _help_for(update, context))
 
 
-def _help_for(update: Update, context: BranchContext) -> str:
-    sender = sender_of(context)
+async def _help_for(update: Update, context: BranchContext) -> str:
+    sender = await with_seats(context)  # a seat holder's /help lists the ORG commands too
     in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
     commands = commands_for(
-        context.services.commands, sender.role, is_admin=sender.is_admin, member=sender.member
+        context.services.commands,
+        sender.role,
+        is_admin=sender.is_admin,
+        member=sender.member,
+        org=sender.org,
     )
     if in_group:
         commands = [c for c in commands if c.group_chat]
@@ -165,8 +195,15 @@ async def on_my_chat_member(update: Update, context: BranchContext) -> None:
     if change.chat.type == ChatType.PRIVATE:
         if new == ChatMemberStatus.BANNED:  # "kicked": the user blocked the bot
             mark_blocked(context.db, telegram_id=change.chat.id, now=context.clock.now())
+            mark_seat_unreachable(
+                context.db,
+                telegram_id=change.chat.id,
+                reason=BLOCKED_REASON,
+                now=context.clock.now(),
+            )
         elif new == ChatMemberStatus.MEMBER:
             mark_reachable(context.db, telegram_id=change.chat.id)
+            mark_seat_reachable(context.db, telegram_id=change.chat.id)
         return
     if new in _PRESENT and old not in _PRESENT:
         try:
@@ -212,10 +249,17 @@ async def set_command_menus(bot: Bot, services: Services) -> None:
 async def refresh_menu(bot: Bot, target: MenuTarget, services: Services) -> None:
     """Give one person's private chat the menu of their role in their language (or the default)."""
     scope = BotCommandScopeChat(target.telegram_id)
+    if not target.org:  # a member (language change, new role) may hold a seat besides
+        seats = await off_the_loop(services.db, seats_for, services.db, target.telegram_id)
+        target = dataclasses.replace(target, org=bool(seats))
     try:
         if target.needs_own_menu:
             commands = commands_for(
-                services.commands, target.role, is_admin=target.is_admin, member=target.member
+                services.commands,
+                target.role,
+                is_admin=target.is_admin,
+                member=target.member,
+                org=target.org,
             )
             tr = translator(target.locale, services.settings.default_timezone)
             await bot.set_my_commands(_bot_commands(commands, tr), scope=scope)

@@ -13,11 +13,13 @@ from bot.handlers.gate import sender_of
 from bot.handlers.pages import show
 from bot.handlers.taps import on_button
 from bot.render.development import development_lines
+from bot.render.minutes import overdue_lines as minutes_lines
 from bot.render.overdue import OVERDUE_VIEW, nudge_text, overdue_keyboard, overdue_text
 from bot.render.plan import page
 from bot.render.text import MAX_CAPTION, clip
 from bot.services.charts import chart_data, render_png
 from bot.services.development import development_section
+from bot.services.minutes import unrecorded
 from bot.services.nudges import NudgeError, nudge_group
 from bot.services.overdue import build_overdue
 
@@ -60,7 +62,15 @@ async def _show(update: Update, context: BranchContext, number: int) -> None:
     assert sender.branch_id is not None  # requires() admitted a member
     report = build_overdue(context.db, branch_id=sender.branch_id, now=context.clock.now())
     late = development_section(context.db, branch_id=sender.branch_id, now=context.clock.now())
-    body = "\n".join([overdue_text(report, context.tr), *development_lines(late, context.tr)])
+    # Meetings past their record deadline, as scheduler.compliance judges them.
+    meetings = unrecorded(context.db, branch_id=sender.branch_id, now=context.clock.now())
+    body = "\n".join(
+        [
+            overdue_text(report, context.tr),
+            *minutes_lines(meetings, context.tr),
+            *development_lines(late, context.tr),
+        ]
+    )
     text, number, total = page(body, number)
     await show(update, text, overdue_keyboard(report, number, total, context.tr))
 

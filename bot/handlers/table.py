@@ -35,8 +35,11 @@ from bot.handlers import (
     dues,
     export,
     members,
+    minutes,
     onboarding,
+    org,
     overdue,
+    oversight,
     plan,
     privacy,
     reports,
@@ -103,11 +106,17 @@ COMMANDS: tuple[Command, ...] = (
        reports.report_command, private_only=True),
     _c("talks", Need.GROUP_LEADER, N_("hand in this quarter's talk records"),
        talks.talks_command, private_only=True),
+    _c("minutes", Need.RECORDER, N_("meeting records: record or correct a meeting"),
+       minutes.minutes_command, private_only=True),
     _c("plan", Need.SECRETARY, N_("the plan: month, quarter or year"), setup.plan_file_command,
        private_only=True, only=setup.PLAN_WORDS, in_menu=False),
     _c("plan", Need.COMMITTEE, N_("the plan: month, quarter or year"), plan.plan_command),
     _c("overdue", Need.COMMITTEE, N_("who is behind"), overdue.overdue_command,
        private_only=True),
+    _c("compliance", Need.COMMITTEE, N_("required meetings held and recorded"),
+       oversight.compliance_command, private_only=True),
+    _c("branches", Need.ORG, N_("the branches below your seat: scorecards, worst first"),
+       oversight.branches_command, private_only=True),
     _c("attendance", Need.COMMITTEE, N_("the roster of one event"),
        attendance_admin.attendance_command, private_only=True),
     _c("members", Need.COMMITTEE, N_("members by group"), members.members_command,
@@ -145,6 +154,10 @@ COMMANDS: tuple[Command, ...] = (
        setup.renamebranch_command, admin=True, private_only=True),
     _c("develop", Need.SECRETARY, N_("record a development step: NAME STEP DATE"),
        development.develop_command, private_only=True),
+    # Seats above branches (Need.ORG) and the deployment's admins; what each may change is
+    # decided in bot/services/org_admin.py.
+    _c("org", Need.ORG, N_("the organisation above branches: units, seats, invite links"),
+       org.org_command, admin=True, private_only=True, only=NEW_MESSAGES),
 )  # fmt: skip
 
 BUTTONS: tuple[ButtonAction, ...] = (
@@ -164,12 +177,19 @@ BUTTONS: tuple[ButtonAction, ...] = (
     talks.on_talks_button,
     talks.on_toggle,
     talks.on_step_done,
+    # meeting records (会议记录)
+    minutes.on_record,
+    minutes.on_choice,
     # thought reports
     reports.on_report_button,
     # secretary tools
     plan.on_plan_page,
     overdue.on_overdue_page,
     overdue.on_nudge,
+    # the committee's views: /compliance pages, /branches pages, one branch opened read-only
+    oversight.on_compliance_page,
+    oversight.on_branches_page,
+    oversight.on_open_branch,
     attendance_admin.on_pick,
     attendance_admin.on_mark,
     members.on_delivery_choice,

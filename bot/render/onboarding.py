@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.i18n import Translator
 from bot.menu import CommandInfo, describe
+from bot.render.org import seat_role_name
 from bot.services.invites import LinkOutcome, LinkStatus
 
 # Each language is named in itself, whatever the reader's language (a /lang convention).
@@ -113,4 +114,31 @@ def group_hello(tr: Translator) -> str:
     return tr.gettext(
         "Hello! I am the branch assistant. A branch secretary can send /bindgroup here "
         "to receive the branch's group reminders in this chat."
+    )
+
+
+def seat_link_result(outcome: LinkOutcome, commands: Sequence[CommandInfo], tr: Translator) -> str:
+    """The answer to /start <token> for a seat above branches: unit, role, what they can do."""
+    _ = tr.gettext
+    fields = {
+        "name": outcome.member_name or "",
+        "unit": outcome.unit_name or "",
+        "role": seat_role_name(outcome.seat_role or "", tr),
+    }
+    if outcome.status is LinkStatus.ALREADY:
+        head = _("Welcome back, {name}. You already hold the seat of {role} at {unit}.")
+    else:
+        head = _("Welcome, {name}! Your Telegram account now holds the seat of {role} at {unit}.")
+    scope = _(
+        "You see the branches of {unit} and of the units below it, read-only; "
+        "no branch sees another."
+    )
+    return "\n".join(
+        [
+            head.format(**fields),
+            scope.format(**fields),
+            "",
+            _("Here is what you can do:"),
+            *command_lines(commands, tr),
+        ]
     )

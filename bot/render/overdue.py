@@ -135,14 +135,16 @@ def _by_item_quarter(report: OverdueReport) -> list[tuple[tuple[Localized, int],
     return [((title, key[1]), owed) for key, (title, owed) in found.items()]
 
 
-def overdue_text(report: OverdueReport, tr: Translator) -> str:
-    """Who is behind, by topic then party group; each line names the person and how far."""
+def overdue_text(report: OverdueReport, tr: Translator, *, nudges: bool = True) -> str:
+    """Who is behind, by topic then party group; each line names the person and how far.
+
+    `nudges=False`: read-only (a committee looking at a branch has no nudge buttons)."""
     _ = tr.gettext
     lines = [_("Who is behind — {year}").format(year=report.year)]
     if report.empty:
         return "\n".join([*lines, "", _("Nobody is behind. 👍")])
     lines += _dues_section(report, tr) + _other_sections(report, tr)
-    if nudge_groups(report):
+    if nudges and nudge_groups(report):
         lines += ["", _("Tap a group below to send its members a polite reminder (once a day).")]
     return "\n".join(lines)
 

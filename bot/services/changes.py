@@ -121,11 +121,17 @@ def reschedule(
     day: dt.date,
     at: dt.time,
     now: dt.datetime,
+    not_held: bool = False,
 ) -> ChangeResult:
-    """Move one occurrence to `day` `at` (branch-local), keeping its duration."""
+    """Move one occurrence to `day` `at` (branch-local), keeping its duration.
+
+    `not_held`: the meeting's time has passed but it did not take place (said while recording
+    it, bot/services/minutes.py), so it may still be moved to a later time.
+    """
     with db.transaction() as session:
         ctx = load_branch(session, branch_id, now=now)
-        occ = _changeable(find_occurrence(session, ctx, ref), now)
+        occ = find_occurrence(session, ctx, ref)
+        occ = _changeable(occ, now) if not not_held else _not_cancelled(occ)
         new_start = local_to_utc(day, at, ctx.tz)
         if new_start <= now:
             raise ChangeError("past", f"{day.isoformat()} {at:%H:%M}")
@@ -159,6 +165,12 @@ def _changeable(occ: Occurrence, now: dt.datetime) -> Occurrence:
         raise ChangeError("cancelled")
     if occ.starts_at <= now:
         raise ChangeError("held")
+    return occ
+
+
+def _not_cancelled(occ: Occurrence) -> Occurrence:
+    if occ.status == OccurrenceStatus.CANCELLED.value:
+        raise ChangeError("cancelled")
     return occ
 
 

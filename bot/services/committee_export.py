@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from bot.access import Seat
 from bot.i18n import N_, Translator, translator
+from bot.render.compliance import verdict_label
 from bot.services.charts import ScoreBar
 from bot.services.development_register import development_sheet
 from bot.services.export import load_registers, slug
@@ -43,11 +44,12 @@ from bot.services.registers import (
     attendance_sheet,
     dues_sheet,
     handin_sheets,
+    minutes_sheet,
     plan_sheet,
     talks_sheet,
 )
 from bot.services.registers import _sheet as write_sheet
-from scheduler.compliance import Finding, Verdict
+from scheduler.compliance import Finding
 from scheduler.plan import default_plan
 from scheduler.recurrence import to_local, zone
 from scheduler.scorecard import BranchCard
@@ -71,15 +73,6 @@ MEASURES: tuple[tuple[str, Value, str], ...] = (
     (N_("Score"), lambda c: c.score.out_of_100, SCORE),
 )
 
-VERDICTS: Mapping[Verdict, str] = {
-    Verdict.ON_TIME: N_("on time"),
-    Verdict.LATE: N_("late"),
-    Verdict.MISSED: N_("missed"),
-    Verdict.NOT_RECORDED: N_("not recorded"),
-    Verdict.NOT_IN_PLAN: N_("not in plan"),
-    Verdict.AWAITING_RECORD: N_("awaiting record"),
-    Verdict.UPCOMING: N_("upcoming"),
-}
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 SHEET_NAME = 31  # Excel's limit
@@ -183,6 +176,7 @@ def workbook_bytes(view: CommitteeYear, tr: Translator) -> bytes:
         dues_sheet(book, data, branch_tr)
         attendance_sheet(book, data, branch_tr)
         talks_sheet(book, data, branch_tr)
+        minutes_sheet(book, data, branch_tr)
         plan_sheet(book, data, branch_tr)
         development_sheet(book, data.development, branch_tr, data.handins)
         handin_sheets(book, data, branch_tr)
@@ -263,7 +257,7 @@ def _compliance_sheet(
                     finding.slot.cycle.label,
                     _group_name(finding, data),
                     finding.slot.planned_on,
-                    _(VERDICTS[finding.verdict]),
+                    verdict_label(finding.verdict, tr),
                     finding.reason or None,
                     finding.held_on,
                     _naive(finding.recorded_at, tz),

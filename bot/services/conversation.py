@@ -23,6 +23,7 @@ EXPIRY = dt.timedelta(days=2)
 LEAVE = "leave"
 TALKS = "talks"
 MAKE_UP = "makeup"
+MINUTES = "minutes"  # recording a meeting (bot/services/minutes.py)
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from openpyxl import Workbook
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.i18n import Translator, translator
 from bot.services.branch_year import BranchYear, load_branch
 from bot.services.development import pipelines_of
 from bot.services.development_register import development_sheet
+from bot.services.minutes import MinutesBook, register_rows
 from bot.services.registers import (
     RegisterData,
     attendance_sheet,
     dues_sheet,
     handin_sheets,
+    minutes_sheet,
     plan_sheet,
     talks_sheet,
 )
@@ -41,7 +43,9 @@ from storage.models import (
     Attendance,
     Branch,
     DuesPayment,
+    MeetingMinutes,
     Member,
+    MinutesAttachment,
     Occurrence,
     PartyGroup,
     TalkParticipant,
@@ -178,6 +182,7 @@ def load_registers(
     handins = {
         i: book_of(ctxs[i].plan, members[i], year, history=history, handins=rows) for i in ids
     }
+    books = _minutes_books(session, ids, year)
     return {
         i: RegisterData(
             ctxs[i],
@@ -191,9 +196,42 @@ def load_registers(
             {t.id: participants.get(t.id, []) for t in talks[i] if t.id is not None},
             pipelines[i],
             handins[i],
+            register_rows(
+                ctxs[i],
+                books.get(i, MinutesBook()),
+                occs[i],
+                members[i],
+                groups[i],
+                {o.id: answers[o.id] for o in occs[i] if o.id in answers},
+            ),
         )
         for i in ids
     }
+
+
+def _minutes_books(session: Session, ids: Sequence[int], year: int) -> dict[int, MinutesBook]:
+    """The year's meeting records (会议记录) of these branches, with how many files each keeps:
+    two queries whatever the number of branches and meetings."""
+    in_year = col(Occurrence.key).startswith(f"{year:04d}-")
+    records = session.exec(
+        select(MeetingMinutes)
+        .join(Occurrence, col(Occurrence.id) == MeetingMinutes.occurrence_id)
+        .where(col(MeetingMinutes.branch_id).in_(ids), in_year)
+    ).all()
+    counts: dict[int, int] = {}
+    if records:
+        stmt = (
+            select(MinutesAttachment.minutes_id, func.count())
+            .join(MeetingMinutes, col(MeetingMinutes.id) == MinutesAttachment.minutes_id)
+            .join(Occurrence, col(Occurrence.id) == MeetingMinutes.occurrence_id)
+            .where(col(MeetingMinutes.branch_id).in_(ids), in_year)
+            .group_by(col(MinutesAttachment.minutes_id))
+        )
+        counts = {int(i): int(n) for i, n in session.exec(stmt).all()}
+    books: dict[int, MinutesBook] = {}
+    for record in records:
+        books.setdefault(record.branch_id, MinutesBook(attachments=counts)).records.append(record)
+    return books
 
 
 def _is_meeting(ctx: BranchYear, occ: Occurrence) -> bool:
@@ -207,6 +245,7 @@ def workbook_bytes(data: RegisterData, tr: Translator) -> bytes:
     dues_sheet(wb, data, tr)
     attendance_sheet(wb, data, tr)
     talks_sheet(wb, data, tr)
+    minutes_sheet(wb, data, tr)
     plan_sheet(wb, data, tr)
     development_sheet(wb, data.development, tr, data.handins)
     handin_sheets(wb, data, tr)

@@ -26,7 +26,7 @@ from bot.services.members import MenuTarget, menu_target
 from scheduler.recurrence import to_local, zone
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Branch, Invite, Member, PartyGroup, Role
+from storage.models import Branch, Invite, Member, OrgPerson, OrgUnit, PartyGroup, Role
 
 MAX_NAME = 200  # Member.name and PartyGroup.name columns
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what a deep-link payload may hold
@@ -208,6 +208,35 @@ def create_invite(
         )
 
 
+def seat_invite(
+    session: Session, person: OrgPerson, *, now: dt.datetime, ttl_days: int, token: str
+) -> str:
+    """A one-time invite for a seat above branches, in the caller's transaction; the token.
+
+    The same tokens, hashing, expiry and /start redemption as member invites. A new link for a
+    seat makes its earlier unused links stop working at once (they show as expired).
+    """
+    assert person.id is not None
+    session.exec(
+        update(Invite)
+        .where(
+            col(Invite.org_person_id) == person.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.expires_at) > now,
+        )
+        .values(expires_at=now)
+    )
+    session.add(
+        Invite(
+            org_person_id=person.id,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + dt.timedelta(days=ttl_days),
+        )
+    )
+    return token
+
+
 def _target_branch(
     session: Session, named: str | None, *, actor: Member | None, is_admin: bool
 ) -> Branch | Denial:
@@ -271,6 +300,9 @@ class LinkOutcome:
     locale: str | None = None  # the language to greet in: the member's, else the branch's
     timezone: str | None = None
     target: MenuTarget | None = None
+    # A seat above branches (committee, general branch) instead of a branch: its unit and role.
+    unit_name: str | None = None
+    seat_role: str | None = None
 
 
 def redeem_invite(db: Database, *, token: str, telegram_id: int, now: dt.datetime) -> LinkOutcome:
@@ -287,6 +319,8 @@ def redeem_invite(db: Database, *, token: str, telegram_id: int, now: dt.datetim
 
 def _redeem(session: Session, digest: str, *, telegram_id: int, now: dt.datetime) -> LinkOutcome:
     invite = session.exec(select(Invite).where(Invite.token_hash == digest)).first()
+    if invite is not None and invite.org_person_id is not None:
+        return _redeem_seat(session, invite, telegram_id=telegram_id, now=now)
     member = session.get(Member, invite.member_id) if invite and invite.member_id else None
     if invite is None or member is None or not member.active:
         return LinkOutcome(LinkStatus.UNKNOWN)
@@ -339,4 +373,40 @@ def _redeem(session: Session, digest: str, *, telegram_id: int, now: dt.datetime
         locale=member.locale or branch.locale,
         timezone=branch.timezone,
         target=menu_target(member, branch),
+    )
+
+
+def _redeem_seat(
+    session: Session, invite: Invite, *, telegram_id: int, now: dt.datetime
+) -> LinkOutcome:
+    """Link `telegram_id` to the invite's seat. One account may hold several seats and be a
+    branch member besides, so no other account check applies; the race on the token is the
+    same conditional UPDATE as for members."""
+    person = session.get(OrgPerson, invite.org_person_id)
+    unit = session.get(OrgUnit, person.unit_id) if person is not None else None
+    if person is None or unit is None or not person.active:
+        return LinkOutcome(LinkStatus.UNKNOWN)
+    if invite.used_at is not None:
+        return LinkOutcome(LinkStatus.USED)
+    if invite.expires_at <= now:  # too old, or a newer link of this seat was issued
+        return LinkOutcome(LinkStatus.EXPIRED)
+    claim = (
+        update(Invite)
+        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if session.exec(claim).rowcount != 1:
+        return LinkOutcome(LinkStatus.USED)
+    already = person.telegram_id == telegram_id
+    person.telegram_id = telegram_id
+    person.linked_at = person.linked_at if already else now
+    person.unreachable_reason = person.unreachable_since = None
+    session.add(person)
+    return LinkOutcome(
+        LinkStatus.ALREADY if already else LinkStatus.LINKED,
+        member_name=person.name,
+        locale=person.locale or unit.locale,
+        timezone=unit.timezone,
+        unit_name=unit.name,
+        seat_role=person.role,
     )

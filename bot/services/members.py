@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from scheduler.development.rules import PRE_MEMBER
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Branch, DeliveryMode, Member, Role
+from storage.models import Branch, DeliveryMode, Member, OrgPerson, OrgUnit, Role
 
 LEADERSHIP = frozenset({Role.COMMITTEE.value, Role.SECRETARY.value})
 # Roles whose command menu differs from a plain member's: they get a per-chat menu scope.
@@ -37,11 +37,18 @@ class MenuTarget:
     chosen_locale: bool = False
     is_admin: bool = False
     member: bool = True  # False: not yet a Party member (their menu is shorter)
+    org: bool = False  # holds a seat above branches (committee, general branch)
 
     @property
     def needs_own_menu(self) -> bool:
         """Whether the all-private-chats menu is wrong for them."""
-        return self.role in PRIVILEGED or self.chosen_locale or self.is_admin or not self.member
+        return (
+            self.role in PRIVILEGED
+            or self.chosen_locale
+            or self.is_admin
+            or not self.member
+            or self.org
+        )
 
 
 def menu_target(member: Member, branch: Branch) -> MenuTarget | None:
@@ -60,7 +67,8 @@ def menu_target(member: Member, branch: Branch) -> MenuTarget | None:
 def menu_targets(
     db: Database, *, admin_ids: Iterable[int], default_locale: str
 ) -> list[MenuTarget]:
-    """Everyone who needs a per-chat menu: privileged or language-choosing members, and admins.
+    """Everyone who needs a per-chat menu: privileged or language-choosing members, seat
+    holders above branches (with their branch role, if they have one), and admins.
 
     Plain members who never chose a language share the all-private-chats menu, which keeps the
     number of setMyCommands calls at start-up bounded by the privileged few, not the roster.
@@ -80,9 +88,49 @@ def menu_targets(
                 target = dataclasses.replace(target, is_admin=True)
             if target.needs_own_menu:
                 targets[target.telegram_id] = target
+        seats = session.exec(
+            select(OrgPerson, OrgUnit)
+            .join(OrgUnit, col(OrgUnit.id) == col(OrgPerson.unit_id))
+            .where(col(OrgPerson.telegram_id).is_not(None), col(OrgPerson.active).is_(True))
+        ).all()
+        for person, unit in seats:
+            assert person.telegram_id is not None
+            found = targets.get(person.telegram_id) or _plain_member(session, person.telegram_id)
+            if found is None:  # in no branch: the seat's language
+                found = MenuTarget(person.telegram_id, None, person.locale or unit.locale)
+            targets[person.telegram_id] = dataclasses.replace(
+                found, org=True, is_admin=found.is_admin or person.telegram_id in admins
+            )
     for admin in admins - targets.keys():  # admins who are not (active) members
         targets[admin] = MenuTarget(admin, None, default_locale, is_admin=True)
     return sorted(targets.values(), key=lambda t: t.telegram_id)
+
+
+def person_menu_target(
+    db: Database, *, telegram_id: int, is_admin: bool, default_locale: str
+) -> MenuTarget:
+    """One account's menu target now: its branch role (if any) and whether it holds seats."""
+    with db.read() as session:
+        found = _plain_member(session, telegram_id)
+        seat = session.exec(
+            select(OrgPerson, OrgUnit)
+            .join(OrgUnit, col(OrgUnit.id) == col(OrgPerson.unit_id))
+            .where(OrgPerson.telegram_id == telegram_id, col(OrgPerson.active).is_(True))
+            .order_by(col(OrgPerson.unit_id))
+        ).first()
+    if found is None:
+        locale = (seat[0].locale or seat[1].locale) if seat is not None else default_locale
+        found = MenuTarget(telegram_id, None, locale)
+    return dataclasses.replace(found, org=seat is not None, is_admin=is_admin)
+
+
+def _plain_member(session: Session, telegram_id: int) -> MenuTarget | None:
+    """The menu target of an active member (one who shares the common menu otherwise)."""
+    member = repo.member_by_telegram_id(session, telegram_id=telegram_id)
+    if member is None or not member.active:
+        return None
+    branch = repo.get_branch(session, member.branch_id)
+    return menu_target(member, branch) if branch is not None else None
 
 
 @dataclass(frozen=True)

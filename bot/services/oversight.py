@@ -13,23 +13,37 @@ counts is written down in docs/oversight.md ("The scorecard and the score").
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pytz
 from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from bot.access import Seat
+from bot.services import org
 from scheduler.audience import in_audience
-from scheduler.compliance import BASELINE_ITEMS, Finding, branch_compliance, tally
+from scheduler.compliance import (
+    BASELINE_ITEMS,
+    Finding,
+    Span,
+    Tally,
+    branch_compliance,
+    period,
+    tally,
+)
 from scheduler.development.reminders import Person, load_people
 from scheduler.development.rules import PRE_MEMBER
 from scheduler.handins import HandIn, book_of, handin_items, load_handins, status_history
 from scheduler.kinds import ItemKind, quarter_of
-from scheduler.plan import Plan, PlanItem, branch_plan, default_plan
+from scheduler.plan import Localized, Plan, PlanItem, branch_plan, default_plan
 from scheduler.records import (
+    DuesMonth,
     branch_start,
     check_in_closes,
     count,
@@ -47,7 +61,9 @@ from scheduler.scorecard import (
     ScoreConfigError,
     parse_score_config,
     score,
+    worst_first,
 )
+from storage.db import Database
 from storage.models import (
     Attendance,
     Branch,
@@ -70,6 +86,14 @@ MEMBERS_MEETING = "general_meeting"
 Month = tuple[int, int]
 
 
+class Answer(NamedTuple):
+    """What the attendance rule reads of an answer (scheduler.records.Answered)."""
+
+    state: str
+    checked_in_at: dt.datetime | None
+    made_up_at: dt.datetime | None
+
+
 @dataclass(frozen=True)
 class BranchData:
     """One branch and its rows, as loaded (no session needed any more)."""
@@ -82,6 +106,7 @@ class BranchData:
     occurrences: tuple[Occurrence, ...]
     minutes: Mapping[tuple[int, int], MeetingMinutes]  # (occurrence id, scope) -> record
     pipeline: tuple[Person, ...]  # people with development records or open deadlines
+    handins: tuple[HandIn, ...]  # its people's hand-ins (thought reports) of the years loaded
     config: ScoreConfig  # the weights of the nearest committee above
 
     @property
@@ -90,10 +115,20 @@ class BranchData:
         assert self.branch.id is not None
         return self.branch.id
 
-    @property
+    @functools.cached_property
     def members(self) -> list[Member]:
         """Active full and probationary members (those not yet members are not counted)."""
         return [m for m in self.people if m.status not in PRE_MEMBER]
+
+    @functools.cached_property
+    def starts(self) -> dict[int, dt.date]:
+        """Each member's first local day in the branch (scheduler.records.member_start)."""
+        return {m.id or 0: member_start(m, self.branch) for m in self.members}
+
+    @functools.cached_property
+    def since(self) -> dict[int, dt.datetime]:
+        """Each member's first instant that counts (scheduler.records.member_since)."""
+        return {m.id or 0: member_since(m, self.branch) for m in self.members}
 
 
 @dataclass(frozen=True)
@@ -105,7 +140,7 @@ class OversightData:
     branches: Mapping[int, BranchData]
     units: Mapping[int, OrgUnit]
     # (occurrence id, member id) -> answer, for the members' meetings loaded
-    answers: Mapping[tuple[int, int], Attendance] = field(default_factory=dict)
+    answers: Mapping[tuple[int, int], Answer] = field(default_factory=dict)
     # member id -> month -> when the payment was declared
     payments: Mapping[int, Mapping[Month, dt.datetime]] = field(default_factory=dict)
     talk_records: frozenset[tuple[int, int, int]] = frozenset()  # (group id, year, quarter)
@@ -150,12 +185,20 @@ def load_oversight(
         .join(Occurrence, col(Occurrence.id) == MeetingMinutes.occurrence_id)
         .where(col(MeetingMinutes.branch_id).in_(ids), in_range)
     ).all()
-    answers = session.exec(
-        select(Attendance)
+    # Plain rows, not ORM objects: a year of a big committee's members' meetings is tens of
+    # thousands of answers, and the rules read three fields of each.
+    answers = session.execute(
+        sa_select(
+            col(Attendance.occurrence_id),
+            col(Attendance.member_id),
+            col(Attendance.state),
+            col(Attendance.checked_in_at),
+            col(Attendance.made_up_at),
+        )
         .join(Occurrence, col(Occurrence.id) == Attendance.occurrence_id)
         .where(
             col(Occurrence.branch_id).in_(ids),
-            Occurrence.item_id == MEMBERS_MEETING,
+            col(Occurrence.item_id) == MEMBERS_MEETING,
             in_range,
         )
     ).all()
@@ -193,6 +236,11 @@ def load_oversight(
     minutes_of: dict[int, dict[tuple[int, int], MeetingMinutes]] = defaultdict(dict)
     for row in minutes:
         minutes_of[row.branch_id][(row.occurrence_id, row.scope)] = row
+    branch_of = {m.id: m.branch_id for m in people}
+    handins_of: dict[int, list[HandIn]] = defaultdict(list)
+    for h in handins:
+        if h.member_id in branch_of:
+            handins_of[branch_of[h.member_id]].append(h)
     paid: dict[int, dict[Month, dt.datetime]] = defaultdict(dict)
     for member_id, year, month, declared_at in payments:
         paid[member_id][(year, month)] = declared_at
@@ -209,6 +257,7 @@ def load_oversight(
             occurrences=tuple(occ_of[b.id]),
             minutes=minutes_of[b.id],
             pipeline=tuple(pipeline.get(b.id, ())),
+            handins=tuple(handins_of[b.id]),
             config=committee_config(units, b.org_unit_id),
         )
     return OversightData(
@@ -216,7 +265,7 @@ def load_oversight(
         last=last,
         branches=loaded,
         units=units,
-        answers={(a.occurrence_id, a.member_id): a for a in answers},
+        answers={(a[0], a[1]): Answer(a[2], a[3], a[4]) for a in answers},
         payments=paid,
         talk_records=frozenset(talks),
         handins=tuple(handins),
@@ -352,7 +401,7 @@ def _attendance(
                 m,
                 starts_at=occ.starts_at,
                 now=now,
-                since=member_since(m, bd.branch),
+                since=bd.since[m.id or 0],
             )
             for m in bd.members
             if in_audience(audience, m.role, m.group_id)
@@ -366,25 +415,32 @@ def _dues(
     data: OversightData, bd: BranchData, first: dt.date, last: dt.date, now: dt.datetime
 ) -> Rate:
     """Member-months due in the period (since each member's start) paid on time: declared
-    before the end of that local month. Members with no approved amount are exempt."""
+    before the end of that local month. Members with no approved amount are exempt; a month
+    not over yet counts once it is paid (unpaid, it is not late yet)."""
     done = due = 0
     years = list(range(first.year, last.year + 1))
+    by_start: dict[dt.date, list[DuesMonth]] = {}  # most members share the branch's start
+    ends: dict[Month, dt.datetime] = {}  # the instant each local month ends
     for m in bd.members:
         if m.dues_amount <= 0 or m.id is None:
             continue
-        months = dues_months(
-            bd.plan, bd.tz, since=member_start(m, bd.branch), now=now, years=years
-        )
+        start = bd.starts[m.id]
+        if start not in by_start:
+            by_start[start] = dues_months(bd.plan, bd.tz, since=start, now=now, years=years)
         own = data.payments.get(m.id, {})
-        for d in months:
+        for d in by_start[start]:
             year, month = d.month
             if not first <= dt.date(year, month, 1) <= last:
                 continue
-            due += 1
             declared = own.get(d.month)
-            end = local_to_utc(_month_end(year, month) + dt.timedelta(days=1), dt.time(0), bd.tz)
-            if declared is not None and declared < end:
-                done += 1
+            if d.month not in ends:
+                next_day = _month_end(year, month) + dt.timedelta(days=1)
+                ends[d.month] = local_to_utc(next_day, dt.time(0), bd.tz)
+            end = ends[d.month]
+            if declared is None and now < end:
+                continue  # the month is not over: not late yet
+            due += 1
+            done += declared is not None and declared < end
     return Rate(done, due)
 
 
@@ -421,7 +477,7 @@ def _reports(
     today = _local_day(bd, now)
     done = due = 0
     for year in range(first.year, last.year + 1):
-        book = book_of(bd.plan, bd.people, year, history=data.history, handins=data.handins)
+        book = book_of(bd.plan, bd.people, year, history=data.history, handins=bd.handins)
         for owed in book:
             if first <= owed.deadline <= last and owed.deadline < today:
                 due += 1
@@ -437,4 +493,154 @@ def _development_missed(bd: BranchData, now: dt.datetime) -> int:
         for p in bd.pipeline
         for d in p.deadlines
         if d.overdue_from is not None and d.overdue_from <= today
+    )
+
+
+# --------------------------------------------------------------------------- views
+
+
+class NotVisible(LookupError):
+    """A branch the person's seats do not see (or that does not exist)."""
+
+
+@dataclass(frozen=True)
+class ComplianceView:
+    """One branch's required meetings in a period, for /compliance."""
+
+    branch_id: int
+    branch_name: str
+    span: Span
+    first: dt.date
+    last: dt.date
+    findings: tuple[Finding, ...]
+    titles: Mapping[str, Localized]  # plan item id -> its title
+    groups: Mapping[int, str]  # party group id -> name
+
+    @property
+    def tally(self) -> Tally:
+        """How the findings add up."""
+        return tally(self.findings)
+
+
+@dataclass(frozen=True)
+class BranchesView:
+    """Scorecards of the branches a person sees (worst first), for /branches and the digest."""
+
+    span: Span
+    first: dt.date
+    last: dt.date
+    cards: tuple[BranchCard, ...]
+    titles: Mapping[str, Localized]
+    groups: Mapping[int, str]
+    unit_name: str = ""
+
+
+def _titles(plans: Iterable[Plan]) -> dict[str, Localized]:
+    found = {item.id: item.title for item in baseline_items()}
+    for plan in plans:
+        found.update({item.id: item.title for item in plan.items})
+    return found
+
+
+def _group_names(data: OversightData) -> dict[int, str]:
+    return {gid: g.name for bd in data.branches.values() for gid, g in bd.groups.items()}
+
+
+def compliance_view(
+    db: Database, *, branch_id: int, span: Span, now: dt.datetime
+) -> ComplianceView:
+    """The branch's required meetings of the month, quarter or year containing today (local)."""
+    with db.read() as session:
+        branch = session.get(Branch, branch_id)
+        if branch is None:
+            raise NotVisible(branch_id)
+        first, last = period(span, to_local(now, zone(branch.timezone)).date())
+        data = load_oversight(session, [branch_id], first=first, last=last)
+    bd = data.branches[branch_id]
+    findings = meeting_findings(bd, first=first, last=last, now=now)
+    return ComplianceView(
+        branch_id=branch_id,
+        branch_name=branch.name,
+        span=span,
+        first=first,
+        last=last,
+        findings=tuple(findings),
+        titles=_titles([bd.plan]),
+        groups=_group_names(data),
+    )
+
+
+def visible(session: Session, seats: Sequence[Seat]) -> frozenset[int]:
+    """The branches these seats see (the one rule, bot/services/org.py)."""
+    return org.visible_branch_ids(session, seats)
+
+
+def branches_view(
+    db: Database, *, seats: Sequence[Seat], span: Span, now: dt.datetime
+) -> BranchesView:
+    """The scorecards of every branch the seats see, for the period containing today (in the
+    first seat's unit's zone), worst first. A constant number of statements."""
+    with db.read() as session:
+        return branches_in(session, seats=seats, span=span, now=now)
+
+
+def branches_in(
+    session: Session, *, seats: Sequence[Seat], span: Span, now: dt.datetime
+) -> BranchesView:
+    """`branches_view` inside an open session."""
+    ids = visible(session, seats)
+    unit = session.get(OrgUnit, seats[0].unit_id) if seats else None
+    tz = zone(unit.timezone if unit is not None else "Asia/Shanghai")
+    first, last = period(span, to_local(now, tz).date())
+    data = load_oversight(session, ids, first=first, last=last)
+    cards = branch_cards(data, first=first, last=last, now=now)
+    return BranchesView(
+        span=span,
+        first=first,
+        last=last,
+        cards=tuple(worst_first(cards)),
+        titles=_titles(bd.plan for bd in data.branches.values()),
+        groups=_group_names(data),
+        unit_name=unit.name if unit is not None else "",
+    )
+
+
+def check_visible(db: Database, *, seats: Sequence[Seat], branch_id: int) -> str:
+    """The branch's name; NotVisible unless one of the seats sees it (a forged button for a
+    branch outside the person's subtree is refused here)."""
+    with db.read() as session:
+        branch = session.get(Branch, branch_id)
+        if branch is None or branch_id not in visible(session, seats):
+            raise NotVisible(branch_id)
+        return branch.name
+
+
+def digest_period(today: dt.date) -> tuple[dt.date, dt.date]:
+    """What a committee's weekly digest covers: last month and this month so far (a month's
+    meetings are judged once their records are due, so last month's gaps show in its first
+    weeks and this month's as they happen)."""
+    previous = today.replace(day=1) - dt.timedelta(days=1)
+    return previous.replace(day=1), _month_end(today.year, today.month)
+
+
+def unit_digest(session: Session, *, unit_id: int, now: dt.datetime) -> BranchesView | None:
+    """A unit's weekly digest: the scorecards of every branch below it over `digest_period`,
+    worst first (None: the unit is gone or has no branch)."""
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None or unit.id is None:
+        return None
+    ids = [b.id for b in org.branches_below(session, [unit.id]) if b.id is not None]
+    if not ids:
+        return None
+    first, last = digest_period(to_local(now, zone(unit.timezone)).date())
+    data = load_oversight(session, ids, first=first, last=last)
+    cards = branch_cards(data, first=first, last=last, now=now)
+    return BranchesView(
+        span=Span.MONTH,
+        first=first,
+        last=last,
+        cards=tuple(worst_first(cards)),
+        titles=_titles(bd.plan for bd in data.branches.values()),
+        groups=_group_names(data),
+        unit_name=unit.name,
     )

@@ -24,6 +24,7 @@ from bot.render.plan import state_label, yes_no
 from bot.render.plan_year import audience_label
 from bot.services.branch_year import BranchYear, audience_of
 from bot.services.inert import inert_cell
+from bot.services.minutes import RegisterRow
 from scheduler.development.rules import PRE_MEMBER
 from scheduler.handins import Owed
 from scheduler.records import MeetingRecord, Standing, meeting_record, member_since
@@ -61,6 +62,7 @@ class RegisterData:
     participants: dict[int, list[int]]
     development: list[Any] = field(default_factory=list)  # the pipeline (发展党员 sheet)
     handins: list[Owed] = field(default_factory=list)  # what each member hands in, by quarter
+    minutes: list[RegisterRow] = field(default_factory=list)  # meeting records (三会一课记录)
 
 
 def _local(instant: dt.datetime | None, tr: Translator) -> dt.datetime | None:
@@ -259,6 +261,53 @@ def handin_sheets(wb: Workbook, data: RegisterData, tr: Translator) -> None:
         # Excel refuses these characters in a sheet name; a plan title may hold any.
         title = re.sub(r"[\[\]:*?/\\]", " ", owing[0].item.title.get(tr.locale_name))
         _sheet(wb, title, header, formats, [rows[m.id or 0] for m in ordered])
+
+
+def minutes_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:
+    """三会一课记录: one row per meeting record (per party group for group meetings)."""
+    _ = tr.gettext
+    header = [
+        _("Date and time"),
+        _("Meeting"),
+        _("Party group"),
+        _("Held"),
+        _("Reason not held"),
+        _("Topic"),
+        _("Chaired by"),
+        _("Minutes by"),
+        _("Present"),
+        _("On leave"),
+        _("Absent"),
+        _("Summary of decisions"),
+        _("Attachments"),
+        _("Recorded at"),
+        _("Corrected at"),
+    ]
+    formats: list[str | None] = [DATETIME] + [None] * 12 + [DATETIME, DATETIME]
+    sep = "、" if tr.locale_name == "zh_CN" else ", "
+    rows: list[list[Any]] = []
+    for r in data.minutes:
+        record = r.record
+        rows.append(
+            [
+                _local(r.starts_at, tr),
+                r.title.get(tr.locale_name),
+                r.group_name or None,
+                yes_no(record.held, tr),
+                record.reason or None,
+                record.topic or None,
+                r.host or None,
+                r.recorder or None,
+                sep.join(r.attendees.present) or None,
+                sep.join(r.attendees.on_leave) or None,
+                sep.join(r.attendees.absent) or None,
+                record.summary or None,
+                r.attachments,
+                _local(record.recorded_at, tr),
+                _local(record.amended_at, tr),
+            ]
+        )
+    _sheet(wb, _("Meeting records"), header, formats, rows)
 
 
 def plan_sheet(wb: Workbook, data: RegisterData, tr: Translator) -> None:

@@ -22,8 +22,15 @@ from tests.fakes import updates
 from tests.harness import Harness
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
-SHEETS_ZH = ["党费缴纳登记表", "出勤", "谈话记录", "年度计划", "发展党员"]
-SHEETS_EN = ["Dues register", "Attendance", "Talk records", "Annual plan", "Member development"]
+SHEETS_ZH = ["党费缴纳登记表", "出勤", "谈话记录", "三会一课记录", "年度计划", "发展党员"]
+SHEETS_EN = [
+    "Dues register",
+    "Attendance",
+    "Talk records",
+    "Meeting records",
+    "Annual plan",
+    "Member development",
+]
 
 
 def _book(data: bytes) -> dict[str, Worksheet]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.access import Need
 from bot.handlers.table import menu
 from storage.db import Database
 from tests.fakes import updates
@@ -70,15 +71,18 @@ async def test_menus_per_language_role_and_group(menu_harness: Harness) -> None:
         assert names(api.commands(GROUPS, language)) == ["help", "bindgroup"]
 
     secretary = names(api.commands(chat(9001)))
-    not_theirs = ("talks", "newbranch", "renamebranch")  # not a group leader; not an admin
+    # not a group leader; not an admin; no seat above branches (the commands that need one)
+    not_theirs = ("talks", "newbranch", "renamebranch", *(c.name for c in COMMANDS
+                                                          if c.need is Need.ORG))  # fmt: skip
     assert secretary == [c.name for c in COMMANDS if c.name not in not_theirs]
     assert "invite" not in names(api.commands(chat(9002)))
     assert "members" in names(api.commands(chat(9002)))
-    assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS, "talks"]
+    # a group leader hands in talk records and records their group's meetings (/minutes)
+    assert names(api.commands(chat(9003))) == [*MEMBER_COMMANDS, "talks", "minutes"]
     assert api.commands(chat(9001))[0]["description"] == "link your account with an invite"
     assert api.commands(chat(1001)) == []  # plain members share the private-chat menu
     assert names(api.commands(chat(ADMIN))) == [
-        "start", "help", "privacy", "invite", "newbranch", "renamebranch"
+        "start", "help", "privacy", "invite", "newbranch", "renamebranch", "org"
     ]  # fmt: skip
 
     assert api.errors("setMyCommands") == []

@@ -21,11 +21,12 @@ ROSTER: list[tuple[str, int | None, str, str | None]] = [
     ("Member Li", 1001, "member", "Group 1"),
 ]
 MEMBER_COMMANDS = {"start", "help", "me", "lang", "dues", "cancel", "privacy", "report"}
-COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"plan", "overdue", "attendance", "members", "pipeline"}
+COMMITTEE_COMMANDS = MEMBER_COMMANDS | {"minutes", "plan", "overdue", "attendance", "members"}
+COMMITTEE_COMMANDS |= {"pipeline", "compliance"}
 HELP_BY_USER = {
     STRANGER: {"start", "help", "privacy"},
     1001: MEMBER_COMMANDS,
-    9003: MEMBER_COMMANDS | {"talks"},
+    9003: MEMBER_COMMANDS | {"talks", "minutes"},
     9002: COMMITTEE_COMMANDS,
     9001: COMMITTEE_COMMANDS
     | {"invite", "reschedule", "cancelevent", "bindgroup", "export", "digest"}

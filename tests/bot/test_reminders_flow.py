@@ -289,10 +289,12 @@ async def test_preview_lists_exactly_what_the_dispatcher_then_sends(
         ("2026-03-02 09:00", "reminder"),  # dues day
         ("2026-03-05 08:00", "reminder"),  # the meeting's day
         ("2026-03-05 09:00", "reminder"),  # dues follow-up to the unpaid
+        ("2026-03-05 16:00", "record"),  # the meeting has ended: the secretary records it
     ]
     d = dispatcher(harness)
     sent_at: list[tuple[str, int]] = []
-    for local in ("2026-03-02 08:00", "2026-03-02 09:00", "2026-03-05 08:00", "2026-03-05 09:00"):
+    for local in ("2026-03-02 08:00", "2026-03-02 09:00", "2026-03-05 08:00", "2026-03-05 09:00",
+                  "2026-03-05 16:00"):  # fmt: skip
         at = dt.datetime.fromisoformat(local).replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
         before = len(api.sent("sendMessage"))
         await d.run_once(at.astimezone(UTC))
