@@ -124,6 +124,10 @@ def test_measure_sheets_have_a_row_per_branch_and_a_column_per_month(db: Databas
     assert [(r[2], r[6]) for r in missed] == [("Branch committee meeting", "not recorded")]
     # Each branch's registers follow, named after its row and the branch.
     assert {"1 Alpha·Dues register", "2 Beta·Attendance", "3 Gamma·Annual plan"} <= set(sheets)
+    # The 三会一课 records are among them: Beta's March committee meeting is not there.
+    records = [[c.value for c in row] for row in sheets["2 Beta·Meeting records"].iter_rows()]
+    committee_meetings = [r for r in records if r[1] == "Branch committee meeting"]
+    assert len(committee_meetings) == 2  # January and February
 
 
 def test_a_general_branch_sees_only_its_branches(db: Database) -> None:
