@@ -88,7 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     export = sub.add_parser("export", help="the registers of a year as an XLSX workbook")
-    export.add_argument("--branch", required=True, metavar="NAME")
+    whose = export.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--branch", metavar="NAME")
+    whose.add_argument(
+        "--committee",
+        metavar="UNIT",
+        help="a committee's or general branch's year: measures, verdicts, each branch's registers",
+    )
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx")
     export.add_argument("--year", type=int)
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")

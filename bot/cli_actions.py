@@ -38,7 +38,7 @@ from scheduler.ics import plan_to_ics
 from scheduler.occurrences import changed_occurrences
 from scheduler.plan import Plan, PlanError, branch_plan, default_plan, load_plan, parse_plan
 from scheduler.records import branch_start
-from scheduler.recurrence import occurrences, zone
+from scheduler.recurrence import occurrences, to_local, zone
 from storage import repositories as repo
 from storage.backup import BackupError, backup_sqlite, restore_sqlite, run_lock
 from storage.db import Database, DatabaseError
@@ -348,6 +348,8 @@ def export_command(args: argparse.Namespace, env: Env) -> int:
         raise CommandError(f"--out {out}: the file name must end in .xlsx")
     if out.exists() and not args.force:
         raise CommandError(f"{out} exists; add --force to overwrite it")
+    if args.committee is not None:
+        return _export_committee(args, env, out)
     year = env.year(args.year) if args.year is not None else None
     db = env.database()
     with db.read() as session:
@@ -362,6 +364,34 @@ def export_command(args: argparse.Namespace, env: Env) -> int:
         partial.unlink(missing_ok=True)
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"{out}: registers of {args.branch!r} ({len(export.xlsx)} bytes)")
+    return 0
+
+
+def _export_committee(args: argparse.Namespace, env: Env, out: Path) -> int:
+    """The committee's workbook (the same as a seat holder's /export) for UNIT's branches."""
+    from bot.services.committee_export import export_committee, unit_scope
+
+    db = env.database()
+    found = unit_scope(db, args.committee)
+    if found is None:
+        raise CommandError(f"no committee or general branch named {args.committee!r}")
+    scope, unit = found
+    if not scope.branch_ids:
+        raise CommandError(f"no branch is attached to {args.committee!r} or below it")
+    now = env.clock.now()
+    year = to_local(now, zone(unit.timezone)).year if args.year is None else env.year(args.year)
+    export = export_committee(
+        db,
+        scope.branch_ids,
+        unit_name=unit.name,
+        year=year,
+        now=now,
+        locale=unit.locale,
+        tz_name=unit.timezone,
+    )
+    _write_atomically(out, export.xlsx)
+    print(f"{out}: the year {year} of {args.committee!r}, {len(scope.branch_ids)} branches "
+          f"({len(export.xlsx)} bytes)")  # fmt: skip
     return 0
 
 

@@ -24,10 +24,45 @@ def sync_occurrences(
     before the branch's start is materialised: the branch did not exist for it.
     """
     assert branch.id is not None
-    plan = plan or branch_plan(branch)
+    return sync_many(session, [(branch, plan or branch_plan(branch))], year=year, now=now)[
+        branch.id
+    ]
+
+
+def sync_many(
+    session: Session, branches: Sequence[tuple[Branch, Plan]], *, year: int, now: dt.datetime
+) -> dict[int, list[Occurrence]]:
+    """`sync_occurrences` for many branches at once: one read and one flush for all of them
+    (the committee's export syncs every branch it shows), the plan's rows of each by branch."""
+    ids = [b.id for b, _plan in branches if b.id is not None]
+    stored: dict[int, dict[tuple[str, str], Occurrence]] = {i: {} for i in ids}
+    if ids:
+        stmt = select(Occurrence).where(
+            col(Occurrence.branch_id).in_(ids), col(Occurrence.key).startswith(f"{year:04d}-")
+        )
+        for row in session.exec(stmt.order_by(col(Occurrence.starts_at))):
+            stored[row.branch_id][(row.item_id, row.key)] = row
+    found = {
+        branch.id: _sync(session, branch, plan, stored[branch.id], year=year, now=now)
+        for branch, plan in branches
+        if branch.id is not None
+    }
+    session.flush()
+    return found
+
+
+def _sync(
+    session: Session,
+    branch: Branch,
+    plan: Plan,
+    existing: dict[tuple[str, str], Occurrence],
+    *,
+    year: int,
+    now: dt.datetime,
+) -> list[Occurrence]:
+    assert branch.id is not None
     tz = zone(branch.timezone)
     start = branch_start(branch)
-    existing = {(o.item_id, o.key): o for o in list_year(session, branch_id=branch.id, year=year)}
     rows: list[Occurrence] = []
     for occ in occurrences(plan, year, tz):
         if occ.local_date < start:
@@ -57,7 +92,6 @@ def sync_occurrences(
             orphan.status = OccurrenceStatus.CANCELLED.value
             orphan.changed_at = now
             session.add(orphan)
-    session.flush()
     return rows
 
 

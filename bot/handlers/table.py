@@ -10,7 +10,7 @@ add a command, a button and a plan item kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +60,9 @@ class Command:
 
     info: CommandInfo
     handler: Handler
-    # Which messages reach it; None: PTB's default (new and edited messages).
-    filters: filters.BaseFilter | None = None
+    # Which messages reach it; None: PTB's default (new and edited messages). A filter that
+    # needs the services (a database lookup) is given as a function of them.
+    filters: filters.BaseFilter | Callable[[Services], filters.BaseFilter] | None = None
     in_menu: bool = True  # a variant such as `/me export` is not a menu entry of its own
 
 
@@ -74,7 +75,7 @@ def _c(
     private_only: bool = False,
     group_chat: bool = False,
     admin: bool = False,
-    only: filters.BaseFilter | None = None,
+    only: filters.BaseFilter | Callable[[Services], filters.BaseFilter] | None = None,
     in_menu: bool = True,
 ) -> Command:
     info = CommandInfo(name, need, description, group_chat=group_chat, admin=admin,
@@ -130,6 +131,11 @@ COMMANDS: tuple[Command, ...] = (
        changes.cancelevent_command, private_only=True),
     _c("bindgroup", Need.SECRETARY, N_("bind this group chat to the branch"),
        members.bindgroup_command, group_chat=True, only=NEW_MESSAGES),
+    # A seat holder's /export (someone in no branch, or `/export committee`): before the
+    # branch's, which stays as it was for branch secretaries.
+    _c("export", Need.ORG, N_("the committee's year: measures, verdicts, registers, scores"),
+       export.committee_export_command, private_only=True, only=export.committee_filter,
+       in_menu=False),
     _c("export", Need.SECRETARY, N_("registers as XLSX and the plan as .ics"),
        export.export_command, private_only=True),
     _c("digest", Need.SECRETARY, N_("the weekly digest, now"), secretary.digest_command,
@@ -240,12 +246,13 @@ def handlers(services: Services) -> Sequence[BaseHandler[Update, Any, Any]]:
     for command in COMMANDS:
         info = command.info
         guarded = requires(info.need, private_only=info.private_only, admins=info.admin)
-        if command.filters is None:
+        only = command.filters
+        if only is None:
             found.append(CommandHandler(info.name, guarded(command.handler)))
         else:
-            found.append(
-                CommandHandler(info.name, guarded(command.handler), filters=command.filters)
-            )
+            if not isinstance(only, filters.BaseFilter):
+                only = only(services)
+            found.append(CommandHandler(info.name, guarded(command.handler), filters=only))
     for action in BUTTONS:
         guarded = requires(action.need, private_only=action.private_only)
         found.append(CallbackQueryHandler(guarded(action), pattern=action.pattern))

@@ -246,3 +246,83 @@ def render_png(data: ChartData, tr: Translator) -> Chart:
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return Chart(png=out.getvalue(), legend=legend)
+
+
+MAX_BARS = 40  # more branches than this: the worst ones drawn, and "N more" said below
+
+
+@dataclass(frozen=True)
+class ScoreBar:
+    """One branch's bar: its name, score out of 100 and whether the baseline (底线) was met."""
+
+    name: str
+    score: float
+    baseline_met: bool
+
+
+def render_scores(
+    bars: list[ScoreBar], tr: Translator, *, period: str, limit: int = MAX_BARS
+) -> Chart:
+    """Horizontal bars of each branch's score, worst first (at the top), coloured by whether
+    the baseline was met. Beyond `limit` branches only the worst are drawn and the chart says
+    how many more there are, so 200 branches still give a readable picture. A name the fonts
+    cannot draw becomes "B1, B2, ..." with a legend the caller sends as text; every name is drawn
+    literally, never as mathtext.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    font = cjk_font()
+    if font is None and tr.locale_name != "en":
+        tr = translator("en", str(tr.tz.zone))
+    _ = tr.gettext
+    ordered = sorted(bars, key=lambda b: (b.score, b.name))
+    shown, hidden = ordered[:limit], len(ordered) - min(len(ordered), limit)
+    labels = [
+        b.name if b.name.strip() and _drawable(b.name, font) else f"B{i}"
+        for i, b in enumerate(shown, 1)
+    ]
+    legend = "; ".join(
+        f"{code} = {b.name}" for code, b in zip(labels, shown, strict=True) if code != b.name
+    )
+    # The height grows with the bars (0.3 inch each), within what Telegram shows as a photo.
+    fig = Figure(figsize=(8, 1.6 + 0.3 * max(len(shown), 1)), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    family = [font.name, FALLBACK_FONT] if font else [FALLBACK_FONT]
+    prop = {"family": family}
+    literal: dict[str, Any] = {**prop, "parse_math": False}
+    axis = fig.subplots()
+    met, unmet = "#27ae60", "#c0392b"
+    ys = list(range(len(shown)))
+    colours = [met if b.baseline_met else unmet for b in shown]
+    axis.barh(ys, [b.score for b in shown], color=colours)
+    axis.set_yticks(ys)
+    # Long names are cut for the axis (the legend and the workbook have them whole).
+    axis.set_yticklabels([_short(label) for label in labels], **literal)
+    axis.invert_yaxis()  # the worst at the top
+    axis.set_xlim(0, 105)
+    axis.grid(axis="x", alpha=0.3)
+    for y, bar in zip(ys, shown, strict=True):
+        axis.text(bar.score + 1, y, f"{bar.score:.1f}", va="center", fontsize="small",
+                  **literal)  # fmt: skip
+    axis.set_title(_("Branch scores, {period}").format(period=period), **literal)
+    axis.set_xlabel(_("Score out of 100"), **literal)
+    handles = [
+        Patch(color=met, label=_("baseline met")),
+        Patch(color=unmet, label=_("baseline not met")),
+    ]
+    box = axis.legend(handles=handles, prop=prop, loc="upper right", fontsize="small")
+    for text in box.get_texts():
+        text.set_parse_math(False)
+    if hidden:
+        more = tr.ngettext("{n} more branch not shown", "{n} more branches not shown", hidden)
+        fig.supxlabel(more.format(n=hidden), **literal)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return Chart(png=out.getvalue(), legend=legend)
+
+
+def _short(label: str, width: int = 24) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"

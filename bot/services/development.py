@@ -293,8 +293,30 @@ def pipeline(db: Database, *, branch_id: int, now: dt.datetime) -> list[Pipeline
 
 def pipeline_in(session: Session, *, branch_id: int, now: dt.datetime) -> list[PipelineEntry]:
     """`pipeline` inside the caller's session."""
+    return _ordered(_entries(session, branch_id, _today(session, branch_id, now)))
+
+
+def pipelines_of(
+    people: Mapping[int, Sequence[Person]],
+    todays: Mapping[int, dt.date],
+    names: Mapping[int | None, str],
+) -> dict[int, list[PipelineEntry]]:
+    """`pipeline_in` of many branches (branch id -> its local today) from people already read
+    by `load_people` for all of them; `names`: the members' names by id (pure)."""
+    return {
+        branch_id: _ordered(
+            [
+                e
+                for e in (_entry(p, today, names) for p in people.get(branch_id, []))
+                if e.stage != Stage.FULL
+            ]
+        )
+        for branch_id, today in todays.items()
+    }
+
+
+def _ordered(entries: list[PipelineEntry]) -> list[PipelineEntry]:
     order = list(Stage)
-    entries = _entries(session, branch_id, _today(session, branch_id, now))
     far = dt.date.max
     return sorted(
         entries,
