@@ -7,6 +7,7 @@ failing test never leaves a bot running. stderr and stdout are collected by read
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -65,6 +66,18 @@ def bot_env(server: FakeBotApiServer, workdir: Path, **overrides: str) -> dict[s
     )
     env.update(overrides)
     return env
+
+
+def set_clock(path: Path, instant: dt.datetime) -> None:
+    """Move the bot processes' time (BRANCHBOT_CLOCK_FILE; it advances with real time from now).
+
+    Written to a temporary file and renamed into place: `Path.write_text` truncates first, so
+    a process reading the clock at that moment would find an empty file and fail to parse it
+    (an unhandled error in whatever job or handler asked for the time).
+    """
+    part = path.with_name(path.name + ".part")
+    part.write_text(instant.isoformat(), encoding="utf-8")
+    os.replace(part, path)
 
 
 class BotProcess:

@@ -24,7 +24,7 @@ from sqlmodel import select
 
 from storage.db import Database
 from storage.models import Attendance, Delivery, Occurrence
-from tests.e2e.process import BotProcess, bot_env
+from tests.e2e.process import BotProcess, bot_env, set_clock
 from tests.fakes.bot_api import FakeTelegram, FloodLimits
 from tests.fakes.http_server import FakeBotApiServer
 from tests.reminder_support import meeting_plan, seed
@@ -62,11 +62,6 @@ def pg_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def set_clock(path: Path, instant: dt.datetime) -> None:
-    """Move the bot processes' time (the file's instant advances with real time)."""
-    path.write_text(instant.isoformat(), encoding="utf-8")
 
 
 def env_for(fake: FakeBotApiServer, tmp: Path, url: str, clock: Path) -> dict[str, str]:
