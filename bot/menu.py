@@ -33,12 +33,16 @@ def commands_for(
     org: bool = False,
 ) -> list[CommandInfo]:
     """The commands someone with `role` may use (None: not linked; `member=False`: linked but
-    not yet a Party member; `org`: holding a seat above branches)."""
-    return [
-        c
-        for c in commands
-        if allowed(role, c.need, member=member, org=org) or (is_admin and c.admin)
-    ]
+    not yet a Party member; `org`: holding a seat above branches). A command with an entry per
+    role (a seat holder's /export beside a secretary's) is listed once, by its last entry the
+    person may use: the branch's own, for someone who has both."""
+    found: dict[str, CommandInfo] = {}
+    for c in commands:
+        if allowed(role, c.need, member=member, org=org) or (is_admin and c.admin):
+            found.pop(c.name, None)
+            found[c.name] = c
+    order = {c.name: n for n, c in enumerate(commands)}
+    return sorted(found.values(), key=lambda c: order[c.name])
 
 
 def find_command(commands: Sequence[CommandInfo], name: str) -> CommandInfo | None:

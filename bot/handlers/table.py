@@ -134,8 +134,7 @@ COMMANDS: tuple[Command, ...] = (
     # A seat holder's /export (someone in no branch, or `/export committee`): before the
     # branch's, which stays as it was for branch secretaries.
     _c("export", Need.ORG, N_("the committee's year: measures, verdicts, registers, scores"),
-       export.committee_export_command, private_only=True, only=export.committee_filter,
-       in_menu=False),
+       export.committee_export_command, private_only=True, only=export.committee_filter),
     _c("export", Need.SECRETARY, N_("registers as XLSX and the plan as .ics"),
        export.export_command, private_only=True),
     _c("digest", Need.SECRETARY, N_("the weekly digest, now"), secretary.digest_command,

@@ -530,7 +530,7 @@ async def test_start_up_menus_give_seat_holders_the_org_commands(org_harness: Ha
     def menu(user_id: int) -> list[str]:
         return [c["command"] for c in h.api.commands({"type": "chat", "chat_id": user_id})]
 
-    assert menu(INTERNAL_SECRETARY) == ["start", "help", "privacy", "branches", "org"]
+    assert menu(INTERNAL_SECRETARY) == ["start", "help", "privacy", "branches", "export", "org"]
     both = menu(SURGERY_SECRETARY)  # a plain member of 外科支部 with a seat
     assert "org" in both and "branches" in both and "dues" in both and "invite" not in both
     assert "org" not in menu(BRANCH_SECRETARY) and "branches" not in menu(BRANCH_SECRETARY)
