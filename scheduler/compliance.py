@@ -101,9 +101,12 @@ def cycle_of(every: str, day: dt.date) -> Cycle:
     return Cycle("year", day.year, 1)
 
 
-def period(span: Span | str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last local day of the month, quarter or year containing `today`."""
+def period(span: Span | str, today: dt.date, back: int = 0) -> tuple[dt.date, dt.date]:
+    """The first and last local day of the month, quarter or year containing `today`, or of
+    the one `back` before it (1: last month, last quarter, last year)."""
     cycle = cycle_of(Span(span).value, today)
+    for _ in range(back):
+        cycle = cycle_of(cycle.every, cycle.first - dt.timedelta(days=1))
     return cycle.first, cycle.last
 
 

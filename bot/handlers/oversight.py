@@ -18,6 +18,7 @@ from bot.render.oversight import (
     BRANCHES_VIEWS,
     MEETINGS,
     SPAN_CODES,
+    Reach,
     branches_keyboard,
     branches_text,
     opened_keyboard,
@@ -37,19 +38,36 @@ _WORDS = {
     "quarter": Span.QUARTER, "季": Span.QUARTER, "季度": Span.QUARTER, "本季度": Span.QUARTER,
     "year": Span.YEAR, "年": Span.YEAR, "年度": Span.YEAR, "全年": Span.YEAR,
 }  # fmt: skip
+# The period before the current one: `/branches last month`, `/branches month last`, 上月.
+_LAST = frozenset({"last", "previous", "prev", "上", "上个", "上一"})
+_LAST_OF = {
+    "上月": Span.MONTH, "上个月": Span.MONTH,
+    "上季": Span.QUARTER, "上季度": Span.QUARTER, "上个季度": Span.QUARTER,
+    "去年": Span.YEAR, "上年": Span.YEAR, "上一年": Span.YEAR,
+}  # fmt: skip
 
 
-def _span(context: BranchContext) -> Span | None:
-    """The period asked for (default: this month); None for a word we do not know."""
-    args = context.args or []
-    return _WORDS.get(args[0].lower()) if args else Span.MONTH
+def _span(context: BranchContext) -> Reach | None:
+    """The period asked for (default: this month), and 1 for the one before it ("last");
+    None for words we do not know."""
+    words = [w.lower() for w in context.args or []]
+    if not words:
+        return Span.MONTH, 0
+    if len(words) == 1 and words[0] in _LAST_OF:
+        return _LAST_OF[words[0]], 1
+    back = sum(1 for w in words if w in _LAST)
+    spans = [_WORDS[w] for w in words if w in _WORDS]
+    if back > 1 or len(spans) > 1 or back + len(spans) != len(words):
+        return None
+    return (spans[0] if spans else Span.MONTH), back
 
 
 async def compliance_command(update: Update, context: BranchContext) -> None:
     """The branch's required meetings of this month, quarter or year, each with its verdict."""
     span = _span(context)
     if span is None:
-        await reply(update, context, context.tr.gettext("Usage: /compliance [month|quarter|year]"))
+        usage = context.tr.gettext("Usage: /compliance [month|quarter|year] [last]")
+        await reply(update, context, usage)
         return
     await _compliance(update, context, span, 0)
 
@@ -64,11 +82,13 @@ async def on_compliance_page(update: Update, context: BranchContext, button: But
     await _compliance(update, context, COMPLIANCE_VIEWS[button.args[0]], button.args[1])
 
 
-async def _compliance(update: Update, context: BranchContext, span: Span, number: int) -> None:
+async def _compliance(update: Update, context: BranchContext, span: Reach, number: int) -> None:
     sender = sender_of(context)
     assert sender.branch_id is not None  # requires() admitted a member of the committee
     branch_id, now = sender.branch_id, context.clock.now()
-    view = await in_worker(compliance_view, context.db, branch_id=branch_id, span=span, now=now)
+    view = await in_worker(
+        compliance_view, context.db, branch_id=branch_id, span=span[0], back=span[1], now=now
+    )
     text, number, total = page(compliance_text(view, context.tr), number)
     nav = pager(lambda p: Button("pg", (VIEW_OF[span], p)).encode(), number, total)
     rows: Keyboard = [nav] if nav else []
@@ -79,7 +99,8 @@ async def branches_command(update: Update, context: BranchContext) -> None:
     """The scorecard of every branch below the person's seats, worst first."""
     span = _span(context)
     if span is None:
-        await reply(update, context, context.tr.gettext("Usage: /branches [month|quarter|year]"))
+        usage = context.tr.gettext("Usage: /branches [month|quarter|year] [last]")
+        await reply(update, context, usage)
         return
     await _branches(update, context, span, 0, fresh=True)
 
@@ -95,12 +116,12 @@ async def on_branches_page(update: Update, context: BranchContext, button: Butto
 
 
 async def _branches(
-    update: Update, context: BranchContext, span: Span, number: int, *, fresh: bool
+    update: Update, context: BranchContext, span: Reach, number: int, *, fresh: bool
 ) -> None:
     sender = await with_seats(context)
     view = await in_worker(
-        context.services.reports.branches, context.db, seats=sender.seats or (), span=span,
-        now=context.clock.now(), fresh=fresh,
+        context.services.reports.branches, context.db, seats=sender.seats or (), span=span[0],
+        back=span[1], now=context.clock.now(), fresh=fresh,
     )  # fmt: skip
     number = max(0, min(number, page_count(view) - 1))
     tr = context.tr
@@ -127,8 +148,8 @@ async def on_open_branch(update: Update, context: BranchContext, button: Button)
         return
     span, now = SPAN_CODES[span_code], context.clock.now()
     if which == MEETINGS:
-        view = await in_worker(compliance_view, context.db, branch_id=branch_id, span=span,
-                               now=now)  # fmt: skip
+        view = await in_worker(compliance_view, context.db, branch_id=branch_id, span=span[0],
+                               back=span[1], now=now)  # fmt: skip
         body = opened_meetings_text(view, tr)
     else:
         report = await in_worker(build_overdue, context.db, branch_id=branch_id, now=now)

@@ -14,8 +14,13 @@ from bot.services.oversight import ComplianceView
 from scheduler.compliance import Finding, Span, Tally, Verdict, cycle_of
 from scheduler.plan import Localized
 
-COMPLIANCE_VIEWS = {71: Span.MONTH, 72: Span.QUARTER, 73: Span.YEAR}  # "pg" view codes
-VIEW_OF = {span: code for code, span in COMPLIANCE_VIEWS.items()}
+# "pg" view codes of /compliance pages: (span, 0 for the period containing today, 1 for the
+# one before).
+COMPLIANCE_VIEWS: dict[int, tuple[Span, int]] = {
+    71: (Span.MONTH, 0), 72: (Span.QUARTER, 0), 73: (Span.YEAR, 0),
+    74: (Span.MONTH, 1), 75: (Span.QUARTER, 1), 76: (Span.YEAR, 1),
+}  # fmt: skip
+VIEW_OF = {reach: code for code, reach in COMPLIANCE_VIEWS.items()}
 
 VERDICTS: Mapping[Verdict, str] = {
     Verdict.ON_TIME: N_("on time"),

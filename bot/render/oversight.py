@@ -26,9 +26,15 @@ from scheduler.compliance import Finding, Span, Verdict
 from scheduler.plan import Localized
 from scheduler.scorecard import BranchCard, Rate
 
-BRANCHES_VIEWS = {81: Span.MONTH, 82: Span.QUARTER, 83: Span.YEAR}  # "pg" view codes
-BRANCHES_VIEW_OF = {span: code for code, span in BRANCHES_VIEWS.items()}
-SPAN_CODES = (Span.MONTH, Span.QUARTER, Span.YEAR)  # the "ob" button's span argument
+# A period: (month, quarter or year; 0 for the one containing today, 1 for the one before).
+Reach = tuple[Span, int]
+# "pg" view codes of /branches pages, one per period.
+BRANCHES_VIEWS: dict[int, Reach] = {
+    81: (Span.MONTH, 0), 82: (Span.QUARTER, 0), 83: (Span.YEAR, 0),
+    84: (Span.MONTH, 1), 85: (Span.QUARTER, 1), 86: (Span.YEAR, 1),
+}  # fmt: skip
+BRANCHES_VIEW_OF = {reach: code for code, reach in BRANCHES_VIEWS.items()}
+SPAN_CODES: tuple[Reach, ...] = tuple(BRANCHES_VIEWS.values())  # the "ob" button's period
 MEETINGS, OVERDUE = 0, 1  # the "ob" button's view argument
 CARDS_PER_PAGE = 8
 GAPS_SHOWN = 6  # gaps listed under one branch; more are counted
@@ -110,11 +116,11 @@ def branches_text(view: BranchesView, number: int, tr: Translator) -> str:
 
 def branches_keyboard(view: BranchesView, number: int, tr: Translator) -> Keyboard:
     """A button per branch of the page (two a row), and the page buttons."""
-    span = SPAN_CODES.index(view.span)
+    span = SPAN_CODES.index((view.span, view.back))
     cards = view.cards[number * CARDS_PER_PAGE : (number + 1) * CARDS_PER_PAGE]
     opens = [(label(c.name), button("ob", c.branch_id, span, MEETINGS, 0)) for c in cards]
     rows = [opens[i : i + 2] for i in range(0, len(opens), 2)]
-    code = BRANCHES_VIEW_OF[view.span]
+    code = BRANCHES_VIEW_OF[(view.span, view.back)]
     nav = pager(lambda p: button("pg", code, p), number, page_count(view))
     return [*rows, nav] if nav else rows
 
@@ -130,7 +136,7 @@ def opened_overdue_text(report: OverdueReport, branch_name: str, tr: Translator)
 
 
 def opened_keyboard(
-    branch_id: int, span: Span, view: int, number: int, total: int, tr: Translator
+    branch_id: int, span: Reach, view: int, number: int, total: int, tr: Translator
 ) -> Keyboard:
     """Switch between the branch's meetings and who is behind, its pages, and back."""
     _ = tr.gettext

@@ -499,6 +499,7 @@ class ComplianceView:
     branch_id: int
     branch_name: str
     span: Span
+    back: int  # 0: the period containing today; 1: the one before
     first: dt.date
     last: dt.date
     findings: tuple[Finding, ...]
@@ -522,6 +523,7 @@ class BranchesView:
     titles: Mapping[str, Localized]
     groups: Mapping[int, str]
     unit_name: str = ""
+    back: int = 0  # 0: the period containing today; 1: the one before
 
 
 def _titles(plans: Iterable[Plan]) -> dict[str, Localized]:
@@ -536,14 +538,15 @@ def _group_names(data: OversightData) -> dict[int, str]:
 
 
 def compliance_view(
-    db: Database, *, branch_id: int, span: Span, now: dt.datetime
+    db: Database, *, branch_id: int, span: Span, now: dt.datetime, back: int = 0
 ) -> ComplianceView:
-    """The branch's required meetings of the month, quarter or year containing today (local)."""
+    """The branch's required meetings of the month, quarter or year containing today (local),
+    or of the one `back` before it."""
     with db.read() as session:
         branch = session.get(Branch, branch_id)
         if branch is None:
             raise NotVisible(branch_id)
-        first, last = period(span, to_local(now, zone(branch.timezone)).date())
+        first, last = period(span, to_local(now, zone(branch.timezone)).date(), back)
         data = load_oversight(session, [branch_id], first=first, last=last)
     bd = data.branches[branch_id]
     findings = meeting_findings(bd, first=first, last=last, now=now)
@@ -551,6 +554,7 @@ def compliance_view(
         branch_id=branch_id,
         branch_name=branch.name,
         span=span,
+        back=back,
         first=first,
         last=last,
         findings=tuple(findings),
@@ -565,12 +569,12 @@ def visible(session: Session, seats: Sequence[Seat]) -> frozenset[int]:
 
 
 def branches_view(
-    db: Database, *, seats: Sequence[Seat], span: Span, now: dt.datetime
+    db: Database, *, seats: Sequence[Seat], span: Span, now: dt.datetime, back: int = 0
 ) -> BranchesView:
     """The scorecards of every branch the seats see, for the period containing today (in the
     first seat's unit's zone), worst first. A constant number of statements."""
     with db.read() as session:
-        return branches_in(session, seats=seats, span=span, now=now)
+        return branches_in(session, seats=seats, span=span, now=now, back=back)
 
 
 class BranchesCache:
@@ -583,7 +587,7 @@ class BranchesCache:
     KEPT = 32
 
     def __init__(self) -> None:
-        self._views: dict[tuple[frozenset[int], Span], tuple[dt.datetime, BranchesView]] = {}
+        self._views: dict[tuple[frozenset[int], Span, int], tuple[dt.datetime, BranchesView]] = {}
         self._lock = threading.Lock()
 
     def branches(
@@ -593,16 +597,17 @@ class BranchesCache:
         seats: Sequence[Seat],
         span: Span,
         now: dt.datetime,
+        back: int = 0,
         fresh: bool = True,
     ) -> BranchesView:
         """`branches_view`; with `fresh=False`, the same view if built less than VIEW_REUSE
         ago."""
-        key = (frozenset(s.unit_id for s in seats), span)
+        key = (frozenset(s.unit_id for s in seats), span, back)
         with self._lock:
             kept = self._views.get(key)
         if not fresh and kept is not None and abs(now - kept[0]) < self.VIEW_REUSE:
             return kept[1]
-        view = branches_view(db, seats=seats, span=span, now=now)
+        view = branches_view(db, seats=seats, span=span, now=now, back=back)
         with self._lock:
             if len(self._views) >= self.KEPT:
                 self._views.pop(next(iter(self._views)))
@@ -611,17 +616,18 @@ class BranchesCache:
 
 
 def branches_in(
-    session: Session, *, seats: Sequence[Seat], span: Span, now: dt.datetime
+    session: Session, *, seats: Sequence[Seat], span: Span, now: dt.datetime, back: int = 0
 ) -> BranchesView:
     """`branches_view` inside an open session."""
     ids = visible(session, seats)
     unit = session.get(OrgUnit, seats[0].unit_id) if seats else None
     tz = zone(unit.timezone if unit is not None else "Asia/Shanghai")
-    first, last = period(span, to_local(now, tz).date())
+    first, last = period(span, to_local(now, tz).date(), back)
     data = load_oversight(session, ids, first=first, last=last)
     cards = branch_cards(data, first=first, last=last, now=now)
     return BranchesView(
         span=span,
+        back=back,
         first=first,
         last=last,
         cards=tuple(worst_first(cards)),

@@ -284,7 +284,7 @@ async def test_compliance_for_a_quarter_and_a_year_of_a_branch_that_joined_mid_y
     assert "▫ Theme Party day 2026-12: upcoming" in year
     assert "on time 9 · not recorded 1 · upcoming 21" in year
     await h.feed(updates.command("compliance", "decade", user_id=ONE))
-    assert h.last_reply(ONE) == "Usage: /compliance [month|quarter|year]"
+    assert h.last_reply(ONE) == "Usage: /compliance [month|quarter|year] [last]"
 
 
 async def test_branches_pages_and_the_preview_lists_the_committee_digest(
@@ -315,3 +315,35 @@ async def test_branches_pages_and_the_preview_lists_the_committee_digest(
     assert "oversight Committee digest to the seat holders above the branch  -> 2 recipients" in (
         report
     )
+
+
+async def test_last_month_is_there_after_it_ends_for_the_committee_and_the_branch(
+    harness: Harness, clock: FrozenClock
+) -> None:
+    h = harness
+    clock.set(MARCH_END)
+    committee(h.db, now=MARCH_END)
+    clock.set(MONDAY)  # April: this month has nothing settled yet
+    await h.feed(updates.command("branches", user_id=COMMITTEE_SECRETARY))
+    april = h.last_reply(COMMITTEE_SECRETARY)
+    assert april.startswith("Branches — 2026-04 (month)") and "reason:" not in april
+    for words in (("last", "month"), ("month", "last"), ("上月",)):
+        await h.feed(updates.command("branches", *words, user_id=COMMITTEE_SECRETARY))
+        march = h.last_reply(COMMITTEE_SECRETARY)
+        assert march.startswith("Branches — 2026-03 (month), worst first"), words
+        assert "missed — reason: the secretary was in hospital" in march
+    # Opening a branch from last month's view shows last month, and "back" returns to it.
+    opens = {b["text"]: b["callback_data"] for b in keyboard(h, COMMITTEE_SECRETARY)}
+    await tap(h, COMMITTEE_SECRETARY, opens["Branch Three"])
+    assert edited(h).startswith("Meetings of Branch Three — 2026-03 (month)")
+    assert "Theme Party day 2026-03: not recorded" in edited(h)
+    markup = h.api.sent("editMessageText")[-1]["reply_markup"]["inline_keyboard"]
+    await tap(h, COMMITTEE_SECRETARY, markup[0][1]["callback_data"])  # ◀ All branches
+    assert edited(h).startswith("Branches — 2026-03 (month)")
+    # Last quarter is Q1; a branch secretary's own /compliance reads last month too.
+    await h.feed(updates.command("branches", "last", "quarter", user_id=COMMITTEE_SECRETARY))
+    assert h.last_reply(COMMITTEE_SECRETARY).startswith("Branches — 2026-Q1 (quarter)")
+    await h.feed(updates.command("compliance", "last", user_id=THREE))
+    assert h.last_reply(THREE).startswith("Meetings of Branch Three — 2026-03 (month)")
+    await h.feed(updates.command("compliance", "last", "last", user_id=THREE))
+    assert h.last_reply(THREE).startswith("Usage: /compliance [month|quarter|year] [last]")

@@ -217,3 +217,12 @@ def test_a_year_of_unrecorded_meetings_is_all_not_recorded_or_pending(year: int)
     assert past and {f.verdict for f in past} == {Verdict.NOT_RECORDED}
     future = [f for f in found if f.slot.ends_at and f.slot.ends_at > now]
     assert future and {f.verdict for f in future} == {Verdict.UPCOMING}
+
+
+def test_the_period_before_crosses_year_ends() -> None:
+    jan = dt.date(2024, 1, 15)
+    assert period("month", jan, 1) == (dt.date(2023, 12, 1), dt.date(2023, 12, 31))
+    assert period("quarter", jan, 1) == (dt.date(2023, 10, 1), dt.date(2023, 12, 31))
+    assert period("year", jan, 1) == (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    assert period("month", dt.date(2024, 3, 31), 1) == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+    assert period("month", jan, 13) == (dt.date(2022, 12, 1), dt.date(2022, 12, 31))
