@@ -390,8 +390,9 @@ def _export_committee(args: argparse.Namespace, env: Env, out: Path) -> int:
         tz_name=unit.timezone,
     )
     _write_atomically(out, export.xlsx)
-    print(f"{out}: the year {year} of {args.committee!r}, {len(scope.branch_ids)} branches "
-          f"({len(export.xlsx)} bytes)")  # fmt: skip
+    count = len(scope.branch_ids)
+    print(f"{out}: the year {year} of {args.committee!r}, {count} "
+          f"{'branch' if count == 1 else 'branches'} ({len(export.xlsx)} bytes)")  # fmt: skip
     return 0
 
 

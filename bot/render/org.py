@@ -6,6 +6,7 @@ The command line prints the same texts in the deployment's default language.
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from bot.render.compliance import colon, paren, zh
 from bot.render.setup import problem_text
 from bot.services.org_admin import (
     OrgRefused,
@@ -17,6 +18,7 @@ from bot.services.org_admin import (
     UnitNode,
     Unseated,
 )
+from scheduler.scorecard import Measure
 
 _LEVELS = {"committee": N_("Party committee"), "general_branch": N_("general branch")}
 _ROLES = {"secretary": N_("secretary"), "organisation": N_("organisation member")}
@@ -134,7 +136,9 @@ def score_text(settings: ScoreSettings, tr: Translator) -> str:
         ),
     ]
     for measure, weight in config.weights.items():
-        lines.append(f"{measure.value}: {_points(weight)}")
+        # The key is what a weights file says; the name says what it weighs.
+        name = _(_MEASURES[measure])
+        lines.append(f"{measure.value}{paren(name, tr)}{colon(tr)}{_points(weight)}")
     lines.append(
         _("development deadlines missed: −{points} each, at most −{cap}").format(
             points=_points(config.development_penalty), cap=_points(config.development_cap)
@@ -142,6 +146,20 @@ def score_text(settings: ScoreSettings, tr: Translator) -> str:
     )
     lines.append(_("best score: {points}").format(points=_points(config.best)))
     return "\n".join(lines)
+
+
+_MEASURES = {
+    Measure.MEETINGS: N_("required meetings held and recorded on time"),
+    Measure.ATTENDANCE: N_("members' meeting attendance"),
+    Measure.DUES: N_("dues paid on time"),
+    Measure.HANDINS: N_("talk records and thought reports handed in"),
+    Measure.REACHABLE: N_("members the bot can reach"),
+}
+
+
+def _gap(tr: Translator) -> str:
+    """Between two sentences: nothing in Chinese, a space in English."""
+    return "" if zh(tr) else " "
 
 
 def _points(value: float) -> str:
@@ -158,7 +176,7 @@ def unit_added(added: UnitAdded, tr: Translator) -> str:
         locale=added.locale,
     )
     if added.parent is not None:
-        head += " " + _("It is under {parent}.").format(parent=added.parent)
+        head += _gap(tr) + _("It is under {parent}.").format(parent=added.parent)
     return head
 
 
@@ -167,7 +185,7 @@ def attached(branch: str, unit: str, before: str | None, tr: Translator) -> str:
     _ = tr.gettext
     text = _("Branch {branch} now belongs to {unit}.").format(branch=branch, unit=unit)
     if before is not None:
-        text += " " + _("It was under {before} until now.").format(before=before)
+        text += _gap(tr) + _("It was under {before} until now.").format(before=before)
     return text
 
 

@@ -182,7 +182,8 @@ def test_org_score_shows_sets_refuses_and_resets_a_committees_weights(
     assert code == 0 and "医院党委 (the defaults)" in out and "best score: 100" in out
     (workdir / "w.toml").write_text("baseline = 50\n[weights]\nmeetings = 30\n", encoding="utf-8")
     code, out, _ = _run(capsys, "org", "score", "医院党委", "w.toml")
-    assert code == 0 and "(its own)" in out and "meetings: 30" in out and "best score: 120" in out
+    assert code == 0 and "(its own)" in out and "best score: 120" in out
+    assert "meetings (required meetings held and recorded on time): 30" in out
     with _db(workdir).read() as session:
         unit = session.exec(select(OrgUnit).where(OrgUnit.name == "医院党委")).one()
         assert unit.score_toml is not None and "baseline = 50" in unit.score_toml
@@ -193,6 +194,6 @@ def test_org_score_shows_sets_refuses_and_resets_a_committees_weights(
     code, _, err = _run(capsys, "org", "score", "医院党委", "bad.toml")
     assert code == 1 and "unknown weight beauty" in err
     code, out, _ = _run(capsys, "org", "score", "医院党委")
-    assert "meetings: 30" in out
+    assert "meetings (required meetings held and recorded on time): 30" in out
     code, out, _ = _run(capsys, "org", "score", "医院党委", "--reset")
-    assert code == 0 and "(the defaults)" in out and "meetings: 20" in out
+    assert code == 0 and "(the defaults)" in out and "on time): 20" in out
