@@ -249,9 +249,32 @@ async def through_handler(db: Database, repeat: int) -> tuple[float, int, str]:
             else:
                 times.append(elapsed)
         first = h.last_reply(COMMITTEE_SEAT).splitlines()[0]
+        # Someone else's command while /branches year is being built: the view is built in a
+        # worker thread, so the other person is answered meanwhile, not after it.
+        alone = await _timed_feed(h, updates.command("help", user_id=GENERAL_SEAT))
+        start = time.perf_counter()
+        branches = asyncio.create_task(
+            h.feed(updates.command("branches", "year", user_id=COMMITTEE_SEAT))
+        )
+        helped = asyncio.create_task(h.feed(updates.command("help", user_id=GENERAL_SEAT)))
+        await helped
+        meanwhile = time.perf_counter() - start  # both arrived together
+        still_building = not branches.done()
+        await branches
     finally:
         await h.stop()
+    print(
+        f"  /help from another seat holder: {alone * 1000:.0f} ms alone, "
+        f"{meanwhile * 1000:.0f} ms when sent together with /branches year "
+        f"({'still building when answered' if still_building else 'built before'})"
+    )
     return statistics.median(times), statements, first
+
+
+async def _timed_feed(h: Harness, update: object) -> float:
+    start = time.perf_counter()
+    await h.feed(update)  # type: ignore[arg-type]
+    return time.perf_counter() - start
 
 
 @contextmanager
