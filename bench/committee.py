@@ -14,7 +14,7 @@ and prints the SQL statements each takes (SQLAlchemy `before_cursor_execute`) fo
 branch's seat (20 branches) and the committee's seat (all of them): the same count means no
 statement per branch or member.
 
-    /work/venv/bin/python bench/committee.py [--db sqlite|postgres|both] [--branches 200]
+    .venv/bin/python bench/committee.py [--db sqlite|postgres|both] [--branches 200]
         [--members 50] [--repeat 3]
 
 PostgreSQL: BRANCHBOT_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/test) is

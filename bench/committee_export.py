@@ -9,7 +9,7 @@ statements of one export (SQLAlchemy `before_cursor_execute`; the same number me
 per branch or member), the median time of REPEAT runs, the workbook's size and the peak
 Python memory of one run (tracemalloc, measured in a separate run as it slows Python down).
 
-    PYTHONPATH=$PWD /work/venv/bin/python bench/committee_export.py [--db sqlite|postgres|both]
+    .venv/bin/python bench/committee_export.py [--db sqlite|postgres|both]
         [--branches 200] [--members 50] [--repeat 3]
 
 PostgreSQL: BRANCHBOT_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
@@ -21,18 +21,29 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlmodel import select
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from bench.secretary import NOW, backend, seed_branch
-from bot.services.committee_export import export_committee, unit_scope
-from scheduler.plan import branch_plan
-from storage.db import Database
-from storage.models import Branch, MeetingMinutes, Occurrence, OrgLevel, OrgUnit, PartyGroup
+from sqlalchemy import event  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bench.secretary import NOW, backend, seed_branch  # noqa: E402
+from bot.services.committee_export import export_committee, unit_scope  # noqa: E402
+from scheduler.plan import branch_plan  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import (  # noqa: E402
+    Branch,
+    MeetingMinutes,
+    Occurrence,
+    OrgLevel,
+    OrgUnit,
+    PartyGroup,
+)
 
 CREATED = dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
 GENERAL_SIZE = 20
