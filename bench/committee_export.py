@@ -29,14 +29,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from sqlalchemy import event  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from sqlalchemy import event
+from sqlmodel import select
 
-from bench.secretary import NOW, backend, seed_branch  # noqa: E402
-from bot.services.committee_export import export_committee, unit_scope  # noqa: E402
-from scheduler.plan import branch_plan  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import (  # noqa: E402
+from bench.secretary import NOW, backend, seed_branch
+from bot.services.committee_export import export_committee, unit_scope
+from scheduler.plan import branch_plan
+from storage.db import Database
+from storage.models import (
     Branch,
     MeetingMinutes,
     Occurrence,
