@@ -17,8 +17,8 @@ statement per branch or member.
     .venv/bin/python bench/committee.py [--db sqlite|postgres|both] [--branches 200]
         [--members 50] [--repeat 3]
 
-PostgreSQL: BRANCHBOT_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/test) is
-the admin URL; a throw-away database is created and dropped.
+PostgreSQL: BRANCHBOT_BENCH_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+is the admin URL; a throw-away database is created and dropped (bench/secretary.py's `backend`).
 """
 
 from __future__ import annotations
@@ -26,12 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -41,10 +38,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
-from sqlmodel import SQLModel, col, select  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
+from sqlmodel import col, select  # noqa: E402
 
 import storage.models  # noqa: E402, F401  (registers the tables)
+from bench.secretary import backend  # noqa: E402
 from bot.access import Seat  # noqa: E402
 from bot.i18n import translator  # noqa: E402
 from bot.render.oversight import branches_text, digest_text  # noqa: E402
@@ -76,9 +74,6 @@ CREATED = dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
 GROUPS = 5
 GENERAL_BRANCHES = 20  # branches through the general branch
 COMMITTEE_SEAT, GENERAL_SEAT = 7001, 7002
-PG_ADMIN = os.environ.get(
-    "BRANCHBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def seed(db: Database, branches: int, members: int) -> tuple[int, int]:
@@ -275,31 +270,6 @@ async def _timed_feed(h: Harness, update: object) -> float:
     start = time.perf_counter()
     await h.feed(update)  # type: ignore[arg-type]
     return time.perf_counter() - start
-
-
-@contextmanager
-def backend(name: str) -> Iterator[Database]:
-    """An empty database with the schema on `name` (a file for SQLite), removed afterwards."""
-    if name == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite:///{Path(tmp) / 'committee.db'}")
-            SQLModel.metadata.create_all(db.engine)
-            yield db
-            db.dispose()
-        return
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    dbname = f"bb_committee_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    db = Database(PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}")
-    try:
-        SQLModel.metadata.create_all(db.engine)
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(name: str, args: argparse.Namespace) -> None:
