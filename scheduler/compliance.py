@@ -213,9 +213,14 @@ class Finding:
     reason: str | None = None  # why it was not held
 
 
+def record_window_last_day(ends_at: dt.datetime, within_days: int, tz: pytz.BaseTzInfo) -> dt.date:
+    """The last local day a meeting's record is on time: `within_days` after the day it ended."""
+    return to_local(ends_at, tz).date() + dt.timedelta(days=within_days)
+
+
 def record_deadline(ends_at: dt.datetime, within_days: int, tz: pytz.BaseTzInfo) -> dt.datetime:
     """The end of the local day `within_days` days after the day the meeting ended."""
-    last_day = to_local(ends_at, tz).date() + dt.timedelta(days=within_days)
+    last_day = record_window_last_day(ends_at, within_days, tz)
     return local_to_utc(last_day + dt.timedelta(days=1), dt.time(0, 0), tz)
 
 

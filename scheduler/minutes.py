@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from scheduler.compliance import record_deadline
+from scheduler.compliance import record_deadline, record_window_last_day
 from scheduler.due import PlannedReminder
 from scheduler.plan import Plan, PlanError, PlanItem, branch_plan
 from scheduler.records import branch_start
-from scheduler.recurrence import local_to_utc, to_local, zone
+from scheduler.recurrence import local_to_utc, zone
 from storage.models import (
     Branch,
     MeetingMinutes,
@@ -123,8 +123,7 @@ def ask_key(occurrence_id: int, scope: int, phase: str, at: dt.datetime, member_
 def follow_up_at(ends_at: dt.datetime, within_days: int, branch: Branch) -> dt.datetime:
     """09:00 local on the last day of the record window."""
     tz = zone(branch.timezone)
-    last_day = to_local(ends_at, tz).date() + dt.timedelta(days=within_days)
-    return local_to_utc(last_day, FOLLOW_UP_AT, tz)
+    return local_to_utc(record_window_last_day(ends_at, within_days, tz), FOLLOW_UP_AT, tz)
 
 
 def all_asks(

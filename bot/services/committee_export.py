@@ -18,7 +18,6 @@ and cut, and the row number keeps two cut names apart.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import io
 import re
@@ -49,7 +48,7 @@ from bot.services.registers import (
     talks_sheet,
 )
 from bot.services.registers import _sheet as write_sheet
-from scheduler.compliance import Finding
+from scheduler.compliance import Cycle, Finding
 from scheduler.plan import default_plan
 from scheduler.recurrence import to_local, zone
 from scheduler.scorecard import BranchCard
@@ -339,7 +338,7 @@ def year_scorecards(
         start = dt.date(year, month, 1)
         if start > today:
             break  # not begun: its column stays empty
-        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        end = Cycle("month", year, month).last
         months[month] = branch_cards(data, first=start, last=end, now=now)
     return CardsOfYear(months, branch_cards(data, first=first, last=last, now=now))
 

@@ -31,6 +31,7 @@ from bot.services import org
 from scheduler.audience import in_audience
 from scheduler.compliance import (
     BASELINE_ITEMS,
+    Cycle,
     Finding,
     Span,
     Tally,
@@ -423,7 +424,7 @@ def _dues(
                 continue
             declared = own.get(d.month)
             if d.month not in ends:
-                next_day = _month_end(year, month) + dt.timedelta(days=1)
+                next_day = Cycle("month", year, month).last + dt.timedelta(days=1)
                 ends[d.month] = local_to_utc(next_day, dt.time(0), bd.tz)
             end = ends[d.month]
             if declared is None and now < end:
@@ -431,11 +432,6 @@ def _dues(
             due += 1
             done += declared is not None and declared < end
     return Rate(done, due)
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
 
 
 def _talks(
@@ -652,7 +648,7 @@ def digest_period(today: dt.date) -> tuple[dt.date, dt.date]:
     meetings are judged once their records are due, so last month's gaps show in its first
     weeks and this month's as they happen)."""
     previous = today.replace(day=1) - dt.timedelta(days=1)
-    return previous.replace(day=1), _month_end(today.year, today.month)
+    return previous.replace(day=1), Cycle("month", today.year, today.month).last
 
 
 def unit_digest(session: Session, *, unit_id: int, now: dt.datetime) -> BranchesView | None:
